@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Analytics.Contracts;
+
+/// <summary>
+/// The body of one message on the ingestion exchange: a single event object, or a JSON array of
+/// complete events (each with its own <c>type</c> and <c>eventId</c>). Producers batch for throughput.
+/// The events are kept as raw JSON so that one bad event can be refused without losing its neighbours.
+/// </summary>
+[JsonConverter(typeof(FeedbackEventBatchJsonConverter))]
+public sealed class FeedbackEventBatch
+{
+    public FeedbackEventBatch(IReadOnlyList<JsonElement> events) => Events = events;
+
+    public IReadOnlyList<JsonElement> Events { get; }
+
+    /// <summary>Builds a batch from contract records, adding the <c>type</c> discriminator to each.</summary>
+    public static FeedbackEventBatch From(IEnumerable<object> events) =>
+        new(events.Select(FeedbackJson.ToElement).ToList());
+}
+
+/// <summary>Reads either one event object or an array of events; writes an array.</summary>
+public sealed class FeedbackEventBatchJsonConverter : JsonConverter<FeedbackEventBatch>
+{
+    public override FeedbackEventBatch Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var events = root.ValueKind == JsonValueKind.Array
+            ? root.EnumerateArray().Select(e => e.Clone()).ToList()
+            : [root.Clone()];
+        return new FeedbackEventBatch(events);
+    }
+
+    public override void Write(Utf8JsonWriter writer, FeedbackEventBatch value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        foreach (var e in value.Events)
+        {
+            e.WriteTo(writer);
+        }
+
+        writer.WriteEndArray();
+    }
+}

@@ -1,0 +1,282 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Analytics.Contracts;
+
+namespace Analytics.Ingesting;
+
+/// <summary>The outcome of validating one raw event: the contract record, or a refusal.</summary>
+public sealed record ValidatedEvent(JsonElement Raw, Guid? EventId, string? Type, object? Contract, Refusal? Refusal)
+{
+    public bool IsValid => Contract is not null;
+}
+
+/// <summary>
+/// Turns one raw JSON event into a v1 contract record, or a refusal with a code and a reason a producer's
+/// operator can act on. Unknown properties are ignored; everything documented is enforced.
+/// </summary>
+public static partial class FeedbackEventValidator
+{
+    [GeneratedRegex(ContractLimits.SlugPattern)]
+    private static partial Regex Slug();
+
+    public static ValidatedEvent Validate(JsonElement raw, DateTimeOffset now)
+    {
+        if (raw.ValueKind != JsonValueKind.Object)
+        {
+            return Refuse(raw, null, null, Refusal.Codes.NotAnObject, $"each event must be a JSON object, got {raw.ValueKind}");
+        }
+
+        Guid? eventId = null;
+        if (!raw.TryGetProperty("eventId", out var idElement) || idElement.ValueKind == JsonValueKind.Null)
+        {
+            return Refuse(raw, null, null, Refusal.Codes.MissingField, "missing required field 'eventId'");
+        }
+
+        if (idElement.ValueKind != JsonValueKind.String || !Guid.TryParseExact(idElement.GetString(), "D", out var parsedId) || parsedId == Guid.Empty)
+        {
+            return Refuse(raw, null, null, Refusal.Codes.InvalidId, "'eventId' must be a non-empty UUID string like 0d6f8a52-3b0e-4c8e-9a59-5f1f7d2c9b11");
+        }
+
+        eventId = parsedId;
+
+        if (!raw.TryGetProperty(FeedbackJson.TypeProperty, out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+        {
+            return Refuse(raw, eventId, null, Refusal.Codes.MissingField, "missing required field 'type'");
+        }
+
+        var typeName = typeElement.GetString()!;
+        if (!FeedbackJson.EventTypes.TryGetValue(typeName, out var contractType))
+        {
+            return Refuse(raw, eventId, typeName, Refusal.Codes.UnknownType,
+                $"unknown event type '{Truncate(typeName)}'; expected one of {string.Join(", ", FeedbackJson.EventTypes.Keys)}");
+        }
+
+        if (!raw.TryGetProperty("schemaVersion", out var versionElement) || versionElement.ValueKind == JsonValueKind.Null)
+        {
+            return Refuse(raw, eventId, typeName, Refusal.Codes.MissingField, "missing required field 'schemaVersion'");
+        }
+
+        if (versionElement.ValueKind != JsonValueKind.Number || !versionElement.TryGetInt32(out var version) || version != ContractLimits.SchemaVersion)
+        {
+            return Refuse(raw, eventId, typeName, Refusal.Codes.UnsupportedSchemaVersion,
+                $"schemaVersion {Truncate(versionElement.GetRawText())} is not supported; this platform accepts {ContractLimits.SchemaVersion}");
+        }
+
+        object contract;
+        try
+        {
+            contract = raw.Deserialize(contractType, FeedbackJson.Options)!;
+        }
+        catch (JsonException ex)
+        {
+            return Refuse(raw, eventId, typeName, Classify(ex), Describe(ex));
+        }
+
+        var problem = contract switch
+        {
+            ConversationStarted e => CheckConversationStarted(e),
+            ResponseGenerated e => CheckResponseGenerated(e),
+            ResponseRated e => CheckResponseRated(e),
+            ResponsesCompared e => CheckResponsesCompared(e),
+            _ => null,
+        } ?? CheckCommon(raw, now);
+
+        return problem is null
+            ? new ValidatedEvent(raw, eventId, typeName, contract, null)
+            : new ValidatedEvent(raw, eventId, typeName, null, problem);
+    }
+
+    private static Refusal? CheckCommon(JsonElement raw, DateTimeOffset now)
+    {
+        var occurredAt = raw.GetProperty("occurredAt").GetDateTimeOffset();
+        if (occurredAt > now.AddDays(1))
+        {
+            return new Refusal(Refusal.Codes.InvalidField, "'occurredAt' is more than a day in the future");
+        }
+
+        if (occurredAt < new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero))
+        {
+            return new Refusal(Refusal.Codes.InvalidField, "'occurredAt' is before 2000-01-01");
+        }
+
+        return null;
+    }
+
+    private static Refusal? CheckConversationStarted(ConversationStarted e) =>
+        Ids(("conversationId", e.ConversationId))
+        ?? Short(("source", e.Source), ("userId", e.UserId), ("surface", e.Surface), ("locale", e.Locale),
+            ("personalization.profile", e.Personalization.Profile), ("experiment.id", e.Experiment?.Id), ("experiment.arm", e.Experiment?.Arm));
+
+    private static Refusal? CheckResponseGenerated(ResponseGenerated e) =>
+        Ids(("conversationId", e.ConversationId), ("turnId", e.TurnId))
+        ?? Short(("source", e.Source), ("model.id", e.Model.Id), ("model.version", e.Model.Version), ("model.variant", e.Model.Variant))
+        ?? Slugs("capabilities", e.Capabilities)
+        ?? Slugs("modality.input", e.Modality.Input)
+        ?? Slugs("modality.output", e.Modality.Output)
+        ?? Slugs("moderation.categories", e.Moderation.Categories)
+        ?? Range("turnIndex", e.TurnIndex, ContractLimits.MaxTurnIndex)
+        ?? Range("latencyMs", e.LatencyMs, ContractLimits.MaxLatencyMs)
+        ?? Range("inputTokens", e.InputTokens, ContractLimits.MaxTokens)
+        ?? Range("outputTokens", e.OutputTokens, ContractLimits.MaxTokens)
+        ?? (e.RegeneratedFrom == Guid.Empty ? new Refusal(Refusal.Codes.InvalidId, "'regeneratedFrom' must be a non-empty UUID") : null)
+        ?? Long("promptExcerpt", e.PromptExcerpt, ContractLimits.MaxExcerpt)
+        ?? Long("responseExcerpt", e.ResponseExcerpt, ContractLimits.MaxExcerpt);
+
+    private static Refusal? CheckResponseRated(ResponseRated e) =>
+        Ids(("conversationId", e.ConversationId), ("turnId", e.TurnId))
+        ?? Short(("source", e.Source), ("model.id", e.Model.Id), ("model.version", e.Model.Version), ("model.variant", e.Model.Variant))
+        ?? Slugs("capabilities", e.Capabilities)
+        ?? Count("reasons", e.Reasons.Count)
+        ?? Long("comment", e.Comment, ContractLimits.MaxComment);
+
+    private static Refusal? CheckResponsesCompared(ResponsesCompared e)
+    {
+        if (e.Candidates.Count != 2)
+        {
+            return new Refusal(Refusal.Codes.InvalidField, $"'candidates' must hold exactly 2 entries, got {e.Candidates.Count}");
+        }
+
+        return Ids(("conversationId", e.ConversationId), ("comparisonId", e.ComparisonId),
+                ("candidates[0].turnId", e.Candidates[0].TurnId), ("candidates[1].turnId", e.Candidates[1].TurnId))
+            ?? Short(("source", e.Source), ("candidates[0].model.id", e.Candidates[0].Model.Id), ("candidates[0].model.version", e.Candidates[0].Model.Version),
+                ("candidates[1].model.id", e.Candidates[1].Model.Id), ("candidates[1].model.version", e.Candidates[1].Model.Version))
+            ?? Slugs("capabilities", e.Capabilities)
+            ?? Count("reasons", e.Reasons?.Count ?? 0)
+            ?? Long("comment", e.Comment, ContractLimits.MaxComment);
+    }
+
+    private static Refusal? Ids(params (string Name, Guid Value)[] ids)
+    {
+        foreach (var (name, value) in ids)
+        {
+            if (value == Guid.Empty)
+            {
+                return new Refusal(Refusal.Codes.InvalidId, $"'{name}' must be a non-empty UUID");
+            }
+        }
+
+        return null;
+    }
+
+    private static Refusal? Short(params (string Name, string? Value)[] fields)
+    {
+        foreach (var (name, value) in fields)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (value.Length == 0 || string.IsNullOrWhiteSpace(value))
+            {
+                return new Refusal(Refusal.Codes.InvalidField, $"'{name}' must not be empty");
+            }
+
+            if (value.Length > ContractLimits.MaxShortText)
+            {
+                return new Refusal(Refusal.Codes.TextTooLong, $"'{name}' is {value.Length} characters; the limit is {ContractLimits.MaxShortText}");
+            }
+        }
+
+        return null;
+    }
+
+    private static Refusal? Long(string name, string? value, int limit) =>
+        value is not null && value.Length > limit
+            ? new Refusal(Refusal.Codes.TextTooLong, $"'{name}' is {value.Length} characters; the limit is {limit}")
+            : null;
+
+    private static Refusal? Count(string name, int count) =>
+        count > ContractLimits.MaxListItems
+            ? new Refusal(Refusal.Codes.TooManyItems, $"'{name}' has {count} items; the limit is {ContractLimits.MaxListItems}")
+            : null;
+
+    private static Refusal? Range(string name, int value, int max) =>
+        value < 0 || value > max
+            ? new Refusal(Refusal.Codes.InvalidField, $"'{name}' is {value}; it must be between 0 and {max}")
+            : null;
+
+    private static Refusal? Slugs(string name, IReadOnlyList<string> values)
+    {
+        if (values.Count > ContractLimits.MaxListItems)
+        {
+            return new Refusal(Refusal.Codes.TooManyItems, $"'{name}' has {values.Count} items; the limit is {ContractLimits.MaxListItems}");
+        }
+
+        foreach (var value in values)
+        {
+            if (value is null || !Slug().IsMatch(value))
+            {
+                return new Refusal(Refusal.Codes.InvalidField,
+                    $"'{name}' holds '{Truncate(value ?? "null")}'; values must be lowercase slugs ({ContractLimits.SlugPattern})");
+            }
+        }
+
+        return null;
+    }
+
+    private static readonly string[] EnumFields = ["rating", "preferred", "reasons"];
+    private static readonly string[] IdFields = ["eventId", "conversationId", "turnId", "comparisonId", "regeneratedFrom"];
+
+    private static string Classify(JsonException ex)
+    {
+        var message = ex.Message;
+        var field = LastField(ex.Path);
+        if (message.Contains("missing required properties", StringComparison.Ordinal)
+            || message.Contains("doesn't allow null", StringComparison.Ordinal))
+        {
+            return Refusal.Codes.MissingField;
+        }
+
+        if (EnumFields.Contains(field))
+        {
+            return Refusal.Codes.UnknownEnum;
+        }
+
+        return IdFields.Contains(field) ? Refusal.Codes.InvalidId : Refusal.Codes.InvalidField;
+    }
+
+    private static string Describe(JsonException ex)
+    {
+        var path = ex.Path ?? "$";
+        var message = ex.Message;
+        if (message.Contains("missing required properties", StringComparison.Ordinal))
+        {
+            var missing = message[(message.IndexOf("including:", StringComparison.Ordinal) + "including:".Length)..].Trim().TrimEnd('.');
+            return $"missing required field(s) {missing} at {path}";
+        }
+
+        if (message.Contains("doesn't allow null", StringComparison.Ordinal))
+        {
+            return $"required field {path} is null";
+        }
+
+        return LastField(path) switch
+        {
+            "rating" => $"{path} must be one of up, down, none",
+            "preferred" => $"{path} must be one of a, b, tie, both_bad",
+            "reasons" => $"{path} holds an unknown reason; expected inaccurate, unsafe, refused_unnecessarily, ignored_instructions, bad_citation, code_error, too_verbose, unhelpful, other",
+            var f when IdFields.Contains(f) => $"{path} must be a UUID string like 0d6f8a52-3b0e-4c8e-9a59-5f1f7d2c9b11",
+            "occurredAt" => $"{path} must be an ISO 8601 date-time with offset, e.g. 2026-11-27T12:00:00Z",
+            _ => $"{path} has the wrong type or format",
+        };
+    }
+
+    /// <summary>"$.candidates[0].turnId" → "turnId"; "$.reasons[1]" → "reasons".</summary>
+    private static string LastField(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return string.Empty;
+        }
+
+        var last = path[(path.LastIndexOf('.') + 1)..];
+        var bracket = last.IndexOf('[', StringComparison.Ordinal);
+        return bracket >= 0 ? last[..bracket] : last;
+    }
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    private static ValidatedEvent Refuse(JsonElement raw, Guid? eventId, string? type, string code, string reason) =>
+        new(raw, eventId, type, null, new Refusal(code, reason));
+}

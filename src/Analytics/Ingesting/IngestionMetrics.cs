@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+
+namespace Analytics.Ingesting;
+
+/// <summary>Counters and histograms of the ingestion path (meter "Analytics.Ingestion").</summary>
+public sealed class IngestionMetrics : IDisposable
+{
+    public const string MeterName = "Analytics.Ingestion";
+    private readonly Meter _meter;
+    private readonly Counter<long> _stored;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _refused;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _appendSeconds;
+
+    public IngestionMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _stored = _meter.CreateCounter<long>("analytics.ingest.events.stored", "{event}", "Events appended to the event store");
+        _duplicates = _meter.CreateCounter<long>("analytics.ingest.events.duplicate", "{event}", "Events skipped because their eventId was already stored");
+        _refused = _meter.CreateCounter<long>("analytics.ingest.events.refused", "{event}", "Events or messages refused, by reason code");
+        _batchSize = _meter.CreateHistogram<int>("analytics.ingest.batch.size", "{event}", "Events per append transaction");
+        _appendSeconds = _meter.CreateHistogram<double>("analytics.ingest.append.duration", "s", "Time to append and commit one batch");
+    }
+
+    public void Stored(int count) => _stored.Add(count);
+
+    public void Duplicates(int count) => _duplicates.Add(count);
+
+    public void Refused(string code) => _refused.Add(1, new KeyValuePair<string, object?>("reason", code));
+
+    public void Appended(int batchSize, TimeSpan elapsed)
+    {
+        _batchSize.Record(batchSize);
+        _appendSeconds.Record(elapsed.TotalSeconds);
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
