@@ -1,0 +1,228 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Analytics.Contracts;
+using Analytics.Ingesting;
+using Analytics.Publisher;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Analytics.IntegrationTests;
+
+/// <summary>Ingestion end to end against the real PostgreSQL and RabbitMQ, with the real worker process.</summary>
+public sealed class IngestionTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private TestPlatform _platform = null!;
+
+    public async Task InitializeAsync() => _platform = await TestPlatform.CreateAsync();
+
+    public async Task DisposeAsync() => await _platform.DisposeAsync();
+
+    [Fact]
+    public async Task Events_published_through_MassTransit_and_as_plain_JSON_are_all_stored_exactly_once()
+    {
+        await _platform.StartWorkerAsync();
+        var viaMassTransit = TestConversations.Generate(100);
+        var viaRawJson = TestConversations.Generate(100);
+
+        // (a) .NET chat service: the publisher library over MassTransit, batching by count/time.
+        using (var chatService = ChatServiceHost())
+        {
+            await chatService.StartAsync();
+            var publisher = chatService.Services.GetRequiredService<FeedbackPublisher>();
+            await Task.WhenAll(viaMassTransit.Select(e => publisher.PublishAsync(e)));
+            await chatService.StopAsync();
+        }
+
+        // (b) any language: plain JSON, half as single-event messages, half as arrays.
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            var half = viaRawJson.Count / 2;
+            foreach (var e in viaRawJson.Take(half))
+            {
+                await _platform.PublishRawAsync(channel, FeedbackJson.ToElement(e).GetRawText());
+            }
+
+            foreach (var chunk in viaRawJson.Skip(half).Chunk(25))
+            {
+                await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)), contentType: null);
+            }
+        }
+
+        var published = viaMassTransit.Concat(viaRawJson).ToList();
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= published.Count, Timeout,
+            async () => $"{await _platform.StoredEventCountAsync()} of {published.Count} stored");
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.Equal(published.Count, stored.Count);
+        foreach (var e in published)
+        {
+            var row = stored[TestConversations.EventId(e)];
+            Assert.Equal(1, row.Count);
+            Assert.Equal(TestConversations.ConversationId(e), row.StreamId);
+        }
+
+        Assert.Equal(200, stored.Values.Count(r => r.Type == "response_rated_recorded")); // one rating per conversation
+    }
+
+    [Fact]
+    public async Task One_event_id_published_three_times_across_two_workers_is_stored_once()
+    {
+        var settings = new Dictionary<string, string> { ["Ingestion__MessageLimit"] = "5", ["Ingestion__TimeLimitMs"] = "5" };
+        var first = await _platform.StartWorkerAsync(settings);
+        var second = await _platform.StartWorkerAsync(settings);
+
+        // 30 new conversations whose events arrive together on both workers: they race to start the same
+        // streams (23505 on mt_streams) and to store the same eventIds.
+        var events = TestConversations.Generate(30);
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            for (var copy = 0; copy < 3; copy++)
+            {
+                foreach (var chunk in events.Chunk(3))
+                {
+                    await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
+                }
+            }
+        }
+
+        var expectedHandled = events.Count * 3;
+        await TestEnvironment.WaitUntilAsync(async () => await HandledAsync(first, second) >= expectedHandled, Timeout,
+            async () => $"handled {await HandledAsync(first, second)} of {expectedHandled}; stored {await _platform.StoredEventCountAsync()}");
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.Equal(events.Count, stored.Count);
+        Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
+        Assert.Equal(events.Count, (int)(await first.MetricAsync("analytics_ingest_events_stored_total") + await second.MetricAsync("analytics_ingest_events_stored_total")));
+        Assert.Equal(events.Count * 2, (int)(await first.MetricAsync("analytics_ingest_events_duplicate_total") + await second.MetricAsync("analytics_ingest_events_duplicate_total")));
+    }
+
+    [Fact]
+    public async Task Each_kind_of_bad_input_is_refused_with_its_reason_kept_in_a_queue_and_counted_while_valid_neighbours_are_stored()
+    {
+        var worker = await _platform.StartWorkerAsync();
+        var valid = TestConversations.Generate(2);
+        var broken = new Dictionary<string, JsonObject>
+        {
+            [Refusal.Codes.MissingField] = Break(e => e.Remove("model")),
+            [Refusal.Codes.UnknownEnum] = Break(e => e["rating"] = "meh"),
+            [Refusal.Codes.UnsupportedSchemaVersion] = Break(e => e["schemaVersion"] = 7),
+            [Refusal.Codes.InvalidId] = Break(e => e["turnId"] = "turn-1"),
+            [Refusal.Codes.TextTooLong] = Break(e => e["comment"] = new string('x', ContractLimits.MaxComment + 1)),
+            [Refusal.Codes.UnknownType] = Break(e => e["type"] = "ResponseLoved"),
+        };
+
+        // One message: valid events and every kind of broken event side by side.
+        var mixed = new JsonArray(valid.Select(e => (JsonNode)JsonNode.Parse(FeedbackJson.ToElement(e).GetRawText())!)
+            .Concat(broken.Values.Select(b => (JsonNode)b.DeepClone())).ToArray());
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            await _platform.PublishRawAsync(channel, mixed.ToJsonString());
+            await _platform.PublishRawAsync(channel, "{\"type\": \"ResponseRated\", \"eventId\": "); // not JSON at all
+        }
+
+        await TestEnvironment.WaitUntilAsync(
+            async () => await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= broken.Count
+                && await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue) >= 1
+                && await _platform.StoredEventCountAsync() >= valid.Count,
+            Timeout,
+            async () => $"refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)}, errors {await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue)}, stored {await _platform.StoredEventCountAsync()}\n{worker.Output}");
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.Equal(valid.Select(TestConversations.EventId).Order(), stored.Keys.Order());
+
+        var refused = await _platform.DrainQueueAsync(IngestionTopology.RefusedQueue);
+        Assert.Equal(broken.Count, refused.Count);
+        foreach (var (code, original) in broken)
+        {
+            var message = refused.Single(m => Header(m, IngestionTopology.EventIdHeader) == original["eventId"]!.GetValue<string>());
+            Assert.Equal(code, Header(message, IngestionTopology.RefusalCodeHeader));
+            Assert.False(string.IsNullOrWhiteSpace(Header(message, IngestionTopology.RefusalReasonHeader)));
+            var body = JsonNode.Parse(message.Body.Span)!.AsArray();
+            Assert.True(JsonNode.DeepEquals(original, body.Single()), "the refused queue keeps the event as it was sent");
+        }
+
+        var errors = await _platform.DrainQueueAsync(IngestionTopology.ErrorQueue);
+        var unreadable = Assert.Single(errors);
+        Assert.False(string.IsNullOrWhiteSpace(Header(unreadable, "MT-Fault-Message")));
+
+        foreach (var code in broken.Keys)
+        {
+            Assert.Equal(1, await worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{code}\""));
+        }
+
+        Assert.Equal(1, await worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.InvalidJson}\""));
+    }
+
+    [Fact]
+    public async Task A_worker_killed_mid_stream_and_restarted_ends_with_exactly_the_published_set_stored()
+    {
+        var first = await _platform.StartWorkerAsync();
+        var events = TestConversations.Generate(750); // 3000 events
+        var publishing = Task.Run(async () =>
+        {
+            await using var channel = await _platform.OpenChannelAsync();
+            foreach (var chunk in events.Chunk(10))
+            {
+                await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
+            }
+        });
+
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= 300, Timeout,
+            async () => $"stored {await _platform.StoredEventCountAsync()}\n{first.Output}");
+        first.Kill();
+        var storedAtKill = await _platform.StoredEventCountAsync();
+
+        await publishing;
+        await _platform.StartWorkerAsync();
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count, Timeout,
+            async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}");
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.ReadyMessageCountAsync(IngestionTopology.Queue) == 0, Timeout,
+            () => Task.FromResult("queue not drained"));
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.True(storedAtKill < events.Count, "the kill happened mid-stream");
+        Assert.Equal(events.Select(TestConversations.EventId).Order(), stored.Keys.Order());
+        Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
+    }
+
+    private static async Task<double> HandledAsync(WorkerProcess first, WorkerProcess second)
+    {
+        double total = 0;
+        foreach (var worker in new[] { first, second })
+        {
+            total += await worker.MetricAsync("analytics_ingest_events_stored_total");
+            total += await worker.MetricAsync("analytics_ingest_events_duplicate_total");
+        }
+
+        return total;
+    }
+
+    private static JsonObject Break(Action<JsonObject> edit)
+    {
+        var rated = TestConversations.Generate(1).OfType<ResponseRated>().Single();
+        var node = JsonNode.Parse(FeedbackJson.ToElement(rated).GetRawText())!.AsObject();
+        edit(node);
+        return node;
+    }
+
+    private static string? Header(RabbitMQ.Client.BasicGetResult message, string name) =>
+        message.BasicProperties.Headers?.TryGetValue(name, out var value) == true
+            ? value switch
+            {
+                byte[] bytes => Encoding.UTF8.GetString(bytes),
+                _ => value?.ToString(),
+            }
+            : null;
+
+    private IHost ChatServiceHost() => Host.CreateDefaultBuilder()
+        .ConfigureServices(services =>
+        {
+            services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(_platform.AmqpUri, h => h.PublisherConfirmation = true)));
+            services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = true);
+            services.AddFeedbackPublisher(o => o.MaxBatchSize = 50);
+        })
+        .Build();
+}

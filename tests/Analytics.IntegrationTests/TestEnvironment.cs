@@ -1,0 +1,54 @@
+namespace Analytics.IntegrationTests;
+
+/// <summary>
+/// Where the real services are. The defaults match infra/scripts/services-up.sh; override with
+/// ANALYTICS_TEST_PG (an Npgsql connection string for a role that may CREATE DATABASE),
+/// ANALYTICS_TEST_RABBITMQ_HOST/PORT/MANAGEMENT_PORT/USER/PASSWORD.
+/// </summary>
+public static class TestEnvironment
+{
+    public static string PostgresAdmin =>
+        Environment.GetEnvironmentVariable("ANALYTICS_TEST_PG")
+        ?? "Host=127.0.0.1;Port=5432;Database=analytics;Username=analytics;Password=analytics";
+
+    public static string RabbitHost => Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_HOST") ?? "127.0.0.1";
+
+    public static int RabbitPort => int.Parse(Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PORT") ?? "5672");
+
+    public static int RabbitManagementPort => int.Parse(Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT") ?? "15672");
+
+    public static string RabbitUser => Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_USER") ?? "analytics";
+
+    public static string RabbitPassword => Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PASSWORD") ?? "analytics";
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Analytics.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Analytics.sln not found above the test binaries");
+    }
+
+    /// <summary>Waits for a condition, polling; fails with the last observed state when the time is up.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Condition not met within {timeout.TotalSeconds:0}s: {await describe()}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
