@@ -158,3 +158,20 @@ services_lock() {
     flock -w 300 9 || die "timed out waiting for the lock"
   fi
 }
+
+# ensure_dotnet -> the .NET 10 SDK is on PATH (installs it with Microsoft's dotnet-install script
+# into ~/.dotnet when missing; the machines this project targets already have it)
+ensure_dotnet() {
+  if command -v dotnet >/dev/null 2>&1 && dotnet --list-sdks 2>/dev/null | grep -q '^10\.'; then
+    return 0
+  fi
+  if [[ -x $HOME/.dotnet/dotnet ]]; then
+    export PATH="$HOME/.dotnet:$PATH"
+    return 0
+  fi
+  log "installing the .NET 10 SDK into ~/.dotnet"
+  command -v curl >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y curl; }
+  curl -fsSL https://dot.net/v1/dotnet-install.sh -o /tmp/dotnet-install.sh
+  bash /tmp/dotnet-install.sh --channel 10.0 --install-dir "$HOME/.dotnet"
+  export PATH="$HOME/.dotnet:$PATH"
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs the whole platform locally: PostgreSQL + RabbitMQ, the worker, the API host and simulated
+# chat traffic. Ctrl+C stops the hosts (the services keep running; stop them with services-down.sh).
+#
+#   infra/scripts/run-platform.sh                 # simulated traffic at 50 events/s until Ctrl+C
+#   SIMULATOR_ARGS="--rate 500 --seed 7" infra/scripts/run-platform.sh
+#
+# With a Docker engine the same stack runs as `docker compose up --build`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/services-env.sh"
+cd "$ANALYTICS_REPO_ROOT"
+
+if [[ $ANALYTICS_SERVICES_MODE != native ]] && docker_available; then
+  log "Docker engine found: docker compose up --build (Ctrl+C to stop)"
+  exec docker compose up --build
+fi
+
+ensure_dotnet
+infra/scripts/services-up.sh
+
+LOGS="$ANALYTICS_STATE_DIR/logs"
+mkdir -p "$LOGS"
+log "building (Release)"
+dotnet build Analytics.sln -c Release -nologo -v q
+
+pids=()
+stop_hosts() {
+  log "stopping worker and API"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_hosts EXIT
+
+start_host() { # name project url
+  local name=$1 project=$2 url=$3
+  (cd "src/$project/bin/Release/net10.0" && Urls="$url" exec dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
+  pids+=($!)
+  local deadline=$((SECONDS + 90))
+  until curl -fsS "$url/health" >/dev/null 2>&1; do
+    kill -0 "${pids[-1]}" 2>/dev/null || die "$name exited; see $LOGS/$name.log"
+    ((SECONDS < deadline)) || die "$name did not become healthy in 90 s; see $LOGS/$name.log"
+    sleep 1
+  done
+  log "$name is up on $url (log: $LOGS/$name.log)"
+}
+
+start_host worker Analytics.Worker http://127.0.0.1:5081
+start_host api Analytics.Api http://127.0.0.1:5080
+
+cat <<INFO
+
+  Platform running. Where to look:
+    API (OpenAPI document)     http://127.0.0.1:5080/openapi/v1.json
+    A conversation's events    http://127.0.0.1:5080/api/conversations/{conversationId}/events
+    Worker metrics             http://127.0.0.1:5081/metrics   (analytics_ingest_*)
+    RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (analytics / analytics)
+                               queues: analytics-ingest, analytics-ingest-refused, analytics-ingest_error
+    PostgreSQL                 $ANALYTICS_PG_URL  (schema analytics, table mt_events)
+    Logs                       $LOGS
+
+  Simulated traffic follows (Ctrl+C to stop).
+
+INFO
+# shellcheck disable=SC2086
+(cd src/Analytics.Simulator/bin/Release/net10.0 && dotnet Analytics.Simulator.dll --rabbitmq "$ANALYTICS_AMQP_URI" ${SIMULATOR_ARGS:---rate 50})
