@@ -37,7 +37,14 @@ public sealed partial class FeedbackPublisher(
     public async Task SendBatchAsync(IEnumerable<object> contractEvents, CancellationToken cancellationToken = default)
     {
         var endpoint = await sendEndpoints.GetSendEndpoint(_options.Destination);
-        await endpoint.Send(FeedbackEventBatch.From(contractEvents), cancellationToken);
+        await endpoint.Send(FeedbackEventBatch.From(contractEvents), context =>
+        {
+            context.Durable = true;
+            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+            {
+                rabbit.Mandatory = true;
+            }
+        }, cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -112,7 +119,16 @@ public sealed partial class FeedbackPublisher(
             try
             {
                 var endpoint = await sendEndpoints.GetSendEndpoint(_options.Destination);
-                await endpoint.Send(message, context => context.Durable = true, CancellationToken.None);
+                // Mandatory: until the platform has bound its queue, the broker returns the message and we retry,
+                // instead of confirming and dropping it.
+                await endpoint.Send(message, context =>
+                {
+                    context.Durable = true;
+                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+                    {
+                        rabbit.Mandatory = true;
+                    }
+                }, CancellationToken.None);
                 foreach (var pending in batch)
                 {
                     pending.Confirmed.TrySetResult();

@@ -46,6 +46,9 @@ public class FeedbackEventValidatorTests
         { "set:source=\"\"", Refusal.Codes.InvalidField, "source" },
         { "set:occurredAt=\"2031-01-01T00:00:00Z\"", Refusal.Codes.InvalidField, "future" },
         { "set:occurredAt=\"yesterday\"", Refusal.Codes.InvalidField, "occurredAt" },
+        { "set:occurredAt=\"2026-11-27T12:00:00\"", Refusal.Codes.InvalidField, "offset" },
+        { "set:rating=\"UP\"", Refusal.Codes.UnknownEnum, "rating" },
+        { "set:reasons=[\"CodeError\"]", Refusal.Codes.UnknownEnum, "reasons[0]" },
     };
 
     [Theory]
@@ -84,6 +87,18 @@ public class FeedbackEventValidatorTests
         var result = FeedbackEventValidator.Validate(SampleEvents.AsElement(node), SampleEvents.Now);
         Assert.Equal(rated.EventId, result.EventId);
         Assert.Equal("ResponseRated", result.Type);
+    }
+
+    [Fact]
+    public void Property_names_are_case_sensitive_so_a_differently_cased_required_field_is_missing()
+    {
+        var node = SampleEvents.AsNode(SampleEvents.Rated());
+        var conversationId = node["conversationId"]!.DeepClone();
+        node.Remove("conversationId");
+        node["ConversationId"] = conversationId;
+        var result = FeedbackEventValidator.Validate(SampleEvents.AsElement(node), SampleEvents.Now);
+        Assert.Equal(Refusal.Codes.MissingField, result.Refusal?.Code);
+        Assert.Contains("conversationId", result.Refusal!.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

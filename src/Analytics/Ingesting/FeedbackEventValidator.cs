@@ -62,6 +62,12 @@ public static partial class FeedbackEventValidator
                 $"schemaVersion {Truncate(versionElement.GetRawText())} is not supported; this platform accepts {ContractLimits.SchemaVersion}");
         }
 
+        var spelling = CheckEnumSpelling(raw) ?? CheckTimestamp(raw);
+        if (spelling is not null)
+        {
+            return new ValidatedEvent(raw, eventId, typeName, null, spelling);
+        }
+
         object contract;
         try
         {
@@ -79,16 +85,80 @@ public static partial class FeedbackEventValidator
             ResponseRated e => CheckResponseRated(e),
             ResponsesCompared e => CheckResponsesCompared(e),
             _ => null,
-        } ?? CheckCommon(raw, now);
+        } ?? CheckOccurredAt(OccurredAt(contract), now);
 
         return problem is null
             ? new ValidatedEvent(raw, eventId, typeName, contract, null)
             : new ValidatedEvent(raw, eventId, typeName, null, problem);
     }
 
-    private static Refusal? CheckCommon(JsonElement raw, DateTimeOffset now)
+    /// <summary>The conversation a validated contract belongs to.</summary>
+    public static Guid ConversationId(object contract) => contract switch
     {
-        var occurredAt = raw.GetProperty("occurredAt").GetDateTimeOffset();
+        ConversationStarted e => e.ConversationId,
+        ResponseGenerated e => e.ConversationId,
+        ResponseRated e => e.ConversationId,
+        ResponsesCompared e => e.ConversationId,
+        _ => throw new ArgumentException($"Unknown contract {contract.GetType().Name}", nameof(contract)),
+    };
+
+    private static DateTimeOffset OccurredAt(object contract) => contract switch
+    {
+        ConversationStarted e => e.OccurredAt,
+        ResponseGenerated e => e.OccurredAt,
+        ResponseRated e => e.OccurredAt,
+        ResponsesCompared e => e.OccurredAt,
+        _ => throw new ArgumentException($"Unknown contract {contract.GetType().Name}", nameof(contract)),
+    };
+
+    private static readonly HashSet<string> RatingValues = ["up", "down", "none"];
+    private static readonly HashSet<string> PreferenceValues = ["a", "b", "tie", "both_bad"];
+    private static readonly HashSet<string> ReasonValues =
+        ["inaccurate", "unsafe", "refused_unnecessarily", "ignored_instructions", "bad_citation", "code_error", "too_verbose", "unhelpful", "other"];
+
+    /// <summary>Enum values are lowercase snake_case, exactly as the schemas say (the JSON reader alone would accept "UP").</summary>
+    private static Refusal? CheckEnumSpelling(JsonElement raw)
+    {
+        if (raw.TryGetProperty("rating", out var rating) && rating.ValueKind == JsonValueKind.String && !RatingValues.Contains(rating.GetString()!))
+        {
+            return new Refusal(Refusal.Codes.UnknownEnum, "$.rating must be one of up, down, none");
+        }
+
+        if (raw.TryGetProperty("preferred", out var preferred) && preferred.ValueKind == JsonValueKind.String && !PreferenceValues.Contains(preferred.GetString()!))
+        {
+            return new Refusal(Refusal.Codes.UnknownEnum, "$.preferred must be one of a, b, tie, both_bad");
+        }
+
+        if (raw.TryGetProperty("reasons", out var reasons) && reasons.ValueKind == JsonValueKind.Array)
+        {
+            var index = 0;
+            foreach (var reason in reasons.EnumerateArray())
+            {
+                if (reason.ValueKind == JsonValueKind.String && !ReasonValues.Contains(reason.GetString()!))
+                {
+                    return new Refusal(Refusal.Codes.UnknownEnum,
+                        $"$.reasons[{index}] is an unknown reason; expected one of {string.Join(", ", ReasonValues)}");
+                }
+
+                index++;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$")]
+    private static partial Regex TimestampWithOffset();
+
+    /// <summary>occurredAt must carry its offset; without one it would be read in the worker's time zone.</summary>
+    private static Refusal? CheckTimestamp(JsonElement raw) =>
+        raw.TryGetProperty("occurredAt", out var occurredAt) && occurredAt.ValueKind == JsonValueKind.String
+            && !TimestampWithOffset().IsMatch(occurredAt.GetString()!)
+            ? new Refusal(Refusal.Codes.InvalidField, "$.occurredAt must be an ISO 8601 date-time with offset, e.g. 2026-11-27T12:00:00Z")
+            : null;
+
+    private static Refusal? CheckOccurredAt(DateTimeOffset occurredAt, DateTimeOffset now)
+    {
         if (occurredAt > now.AddDays(1))
         {
             return new Refusal(Refusal.Codes.InvalidField, "'occurredAt' is more than a day in the future");
@@ -139,7 +209,9 @@ public static partial class FeedbackEventValidator
         return Ids(("conversationId", e.ConversationId), ("comparisonId", e.ComparisonId),
                 ("candidates[0].turnId", e.Candidates[0].TurnId), ("candidates[1].turnId", e.Candidates[1].TurnId))
             ?? Short(("source", e.Source), ("candidates[0].model.id", e.Candidates[0].Model.Id), ("candidates[0].model.version", e.Candidates[0].Model.Version),
-                ("candidates[1].model.id", e.Candidates[1].Model.Id), ("candidates[1].model.version", e.Candidates[1].Model.Version))
+                ("candidates[0].model.variant", e.Candidates[0].Model.Variant),
+                ("candidates[1].model.id", e.Candidates[1].Model.Id), ("candidates[1].model.version", e.Candidates[1].Model.Version),
+                ("candidates[1].model.variant", e.Candidates[1].Model.Variant))
             ?? Slugs("capabilities", e.Capabilities)
             ?? Count("reasons", e.Reasons?.Count ?? 0)
             ?? Long("comment", e.Comment, ContractLimits.MaxComment);

@@ -50,8 +50,7 @@ public sealed partial class IngestFeedbackConsumer(
                 var validated = FeedbackEventValidator.Validate(raw, receivedAt);
                 if (validated.IsValid)
                 {
-                    var conversationId = validated.Raw.GetProperty("conversationId").GetGuid();
-                    accepted.Add(new AcceptedEvent(validated.EventId!.Value, conversationId,
+                    accepted.Add(new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(validated.Contract!),
                         RecordedEvent.From(validated.Contract!, receivedAt)));
                 }
                 else

@@ -17,5 +17,6 @@ public sealed record Refusal(string Code, string Reason)
         public const string TooManyItems = "too_many_items";
         public const string MessageTooLarge = "message_too_large";
         public const string TooManyEvents = "too_many_events";
+        public const string Unreadable = "unreadable";
     }
 }

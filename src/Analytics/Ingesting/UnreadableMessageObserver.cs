@@ -23,13 +23,16 @@ public sealed partial class UnreadableMessageObserver(IngestionMetrics metrics, 
     {
         if (context.InputAddress.AbsolutePath.EndsWith(IngestionTopology.Queue, StringComparison.Ordinal))
         {
-            metrics.Refused(Refusal.Codes.InvalidJson);
-            LogUnreadable(logger, context.TransportHeaders.Get<string>("message_id") ?? "(none)", exception.GetBaseException().Message);
+            var code = exception is System.Runtime.Serialization.SerializationException
+                ? Refusal.Codes.InvalidJson
+                : Refusal.Codes.Unreadable;
+            metrics.Refused(code);
+            LogUnreadable(logger, context.TransportHeaders.Get<string>("message_id") ?? "(none)", code, exception.GetBaseException().Message);
         }
 
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused unreadable message {MessageId}: invalid_json: {Reason}; moved to the error queue")]
-    private static partial void LogUnreadable(ILogger logger, string messageId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused unreadable message {MessageId}: {Code}: {Reason}; moved to the error queue")]
+    private static partial void LogUnreadable(ILogger logger, string messageId, string code, string reason);
 }
