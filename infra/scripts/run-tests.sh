@@ -12,5 +12,9 @@ ensure_dotnet
 infra/scripts/services-up.sh
 log "building (Release)"
 dotnet build Analytics.sln -c Release -nologo -v q
+# The integration tests create their own databases and vhosts on these servers.
+export ANALYTICS_TEST_PG="Host=127.0.0.1;Port=${PG_PORT};Database=${ANALYTICS_DB_NAME};Username=${ANALYTICS_DB_USER};Password=${ANALYTICS_DB_PASSWORD}"
+export ANALYTICS_TEST_RABBITMQ_PORT="$RABBITMQ_PORT" ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT="$RABBITMQ_MANAGEMENT_PORT"
+export ANALYTICS_TEST_RABBITMQ_USER="$ANALYTICS_MQ_USER" ANALYTICS_TEST_RABBITMQ_PASSWORD="$ANALYTICS_MQ_PASSWORD"
 log "running tests"
 dotnet test Analytics.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@"

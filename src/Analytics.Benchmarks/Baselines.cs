@@ -91,7 +91,8 @@ public static class Baselines
             var finished = await counter.Done.WaitAsync(Patience, cancellationToken);
             var cpu = CpuSnapshot.Take(null).Since(before);
             return new ScenarioResult("MassTransit ceiling: no-op consumer, 1 event/msg", bodies.Count, events,
-                Stopwatch.GetElapsedTime(started, finished)) { Cpu = cpu };
+                Stopwatch.GetElapsedTime(started, finished))
+            { Cpu = cpu };
         }
         finally
         {

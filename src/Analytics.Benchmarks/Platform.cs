@@ -34,7 +34,8 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
             {
                 await channel.DisposeAsync();
                 await connection.DisposeAsync();
-            });
+            }
+            );
         }, cancellationToken);
 
     /// <summary>Through Analytics.Publisher's FeedbackPublisher (MassTransit send, batches by count or time).</summary>
@@ -65,7 +66,8 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
             {
                 await host.StopAsync(CancellationToken.None);
                 host.Dispose();
-            });
+            }
+            );
         }, cancellationToken);
 
     private async Task<ScenarioResult> RunAsync(string name, string suffix, long events, long messages,
