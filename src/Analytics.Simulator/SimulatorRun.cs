@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Analytics.Contracts;
 using Analytics.Publisher;
@@ -6,6 +7,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using Spectre.Console;
 
 namespace Analytics.Simulator;
@@ -28,6 +30,7 @@ public static class SimulatorRun
 {
     private const int GroupSize = 4000;
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
     public static async Task<int> ExecuteAsync(SimulatorSettings settings, CancellationToken cancellationToken)
     {
@@ -70,28 +73,28 @@ public static class SimulatorRun
         var stats = new TrafficStatistics();
         var stopwatch = Stopwatch.StartNew();
         long printed = 0;
-        await using var stdout = new BufferedStream(Console.OpenStandardOutput(), 64 * 1024);
-        await using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        try
         {
-            try
+            // A FileStream on fd 1 rather than Console.OpenStandardOutput(): the console stream ignores a closed
+            // pipe (EPIPE), which would make an unlimited dry run piped into `head` run forever.
+            await using var stdout = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, 64 * 1024);
+            await using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            await foreach (var contractEvent in PacedAsync(settings, model, stopwatch, cancellationToken))
             {
-                await foreach (var contractEvent in PacedAsync(settings, model, stopwatch, cancellationToken))
-                {
-                    stats.Count(contractEvent);
-                    FeedbackJson.ToElement(contractEvent).WriteTo(writer);
-                    writer.Flush();
-                    writer.Reset();
-                    stdout.WriteByte((byte)'\n');
-                    printed++;
-                }
+                stats.Count(contractEvent);
+                FeedbackJson.ToElement(contractEvent).WriteTo(writer);
+                writer.Flush();
+                writer.Reset();
+                stdout.WriteByte((byte)'\n');
+                printed++;
+            }
 
-                await stdout.FlushAsync(CancellationToken.None);
-            }
-            catch (IOException)
-            {
-                // stdout closed (e.g. piped into head): stop quietly
-                return 0;
-            }
+            await stdout.FlushAsync(CancellationToken.None);
+        }
+        catch (IOException)
+        {
+            // stdout was closed (e.g. piped into head): stop quietly
+            return 0;
         }
 
         ui.Write(stats.ToTable(stopwatch.Elapsed, printed, 0, dryRun: true));
@@ -112,7 +115,7 @@ public static class SimulatorRun
         using var host = BuildHost(settings);
         using (var startTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            startTimeout.CancelAfter(TimeSpan.FromSeconds(60));
+            startTimeout.CancelAfter(ConnectTimeout + TimeSpan.FromSeconds(5));
             try
             {
                 await host.StartAsync(startTimeout.Token);
@@ -251,7 +254,8 @@ public static class SimulatorRun
     private static IHost BuildHost(SimulatorSettings settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None); // a failed start is reported once, plainly, by the caller
         builder.Services.AddSingleton<IHostLifetime, CallerControlledLifetime>();
         builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) =>
         {
@@ -266,7 +270,7 @@ public static class SimulatorRun
         builder.Services.Configure<MassTransitHostOptions>(host =>
         {
             host.WaitUntilStarted = true;
-            host.StartTimeout = TimeSpan.FromSeconds(60);
+            host.StartTimeout = ConnectTimeout;
             host.StopTimeout = TimeSpan.FromSeconds(30);
         });
         builder.Services.AddFeedbackPublisher(o =>

@@ -9,8 +9,11 @@ public sealed class IngestionOptions
     /// <summary>How long a partial batch waits for more messages.</summary>
     public int TimeLimitMs { get; set; } = 50;
 
-    /// <summary>Batches appended concurrently by one worker process.</summary>
-    public int ConcurrencyLimit { get; set; } = 4;
+    /// <summary>
+    /// Batches appended concurrently by one worker process. Above 1, concurrent batches of one process
+    /// collide on the same conversation streams (23505) and retry; scale out with more processes instead.
+    /// </summary>
+    public int ConcurrencyLimit { get; set; } = 1;
 
     public int PrefetchCount { get; set; } = 1000;
 }
