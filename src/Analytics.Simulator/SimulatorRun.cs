@@ -32,6 +32,12 @@ public static class SimulatorRun
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Ingestion refuses events more than a day in the future; an unpaced, unbounded run outpaces the wall clock,
+    /// so it starts a week back (millions of events before it reaches now).
+    /// </summary>
+    private static readonly TimeSpan UnboundedLookBack = TimeSpan.FromDays(7);
+
     public static async Task<int> ExecuteAsync(SimulatorSettings settings, CancellationToken cancellationToken)
     {
         var model = new TrafficModel(ToTrafficOptions(settings, DateTimeOffset.UtcNow));
@@ -43,7 +49,7 @@ public static class SimulatorRun
     /// <summary>
     /// Traffic options for a run. A dry run starts at the fixed <see cref="TrafficOptions.DefaultStart"/> so its
     /// output is reproducible; a live run is placed on the wall clock: paced runs start now with virtual time
-    /// running at wall-clock speed, unpaced runs of a known size end about now.
+    /// running at wall-clock speed, unpaced runs of a known size end about now, unpaced unbounded runs start a week ago.
     /// </summary>
     public static TrafficOptions ToTrafficOptions(SimulatorSettings settings, DateTimeOffset now)
     {
@@ -56,8 +62,9 @@ public static class SimulatorRun
         // virtual time runs ahead by about WarmUp: starting that much earlier keeps event times near the wall clock.
         var start = settings.Start
             ?? (settings.DryRun ? TrafficOptions.DefaultStart
-                : settings.Rate <= 0 && settings.Events > 0 ? now.AddSeconds(-settings.Events / virtualEventsPerSecond) - WarmUp
-                : now - WarmUp);
+                : settings.Rate > 0 ? now - WarmUp
+                : settings.Events > 0 ? now.AddSeconds(-settings.Events / virtualEventsPerSecond) - WarmUp
+                : now - UnboundedLookBack); // unpaced and unbounded: begin in the past so times stay valid for long
         return new TrafficOptions
         {
             Seed = settings.Seed,
