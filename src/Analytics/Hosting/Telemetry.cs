@@ -19,18 +19,20 @@ public static class Telemetry
         string serviceName)
     {
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName))
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource("MassTransit", "Marten")
-                    .AddNpgsql()
-                    .AddAspNetCoreInstrumentation();
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
-                }
-            })
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName));
+        if (otlp)
+        {
+            // Spans are only recorded when there is somewhere to send them: recording every
+            // MassTransit/Marten/Npgsql span per event costs worker CPU for nothing otherwise.
+            telemetry.WithTracing(tracing => tracing
+                .AddSource("MassTransit", "Marten")
+                .AddNpgsql()
+                .AddAspNetCoreInstrumentation()
+                .AddOtlpExporter());
+        }
+
+        telemetry
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(IngestionMetrics.MeterName, "MassTransit", "Marten", "Npgsql")
