@@ -197,7 +197,7 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
     {
         try
         {
-            await using var command = dataSource.CreateCommand("select count(*) from analytics.mt_events");
+            await using var command = dataSource.CreateCommand("select count(*) from analytics.mt_events where type <> 'tombstone'");
             return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)

@@ -95,8 +95,8 @@ public sealed class IngestionTests : IAsyncLifetime
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(events.Count, stored.Count);
         Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
-        // The store is the truth (above); the counters show both workers saw the copies as duplicates.
-        Assert.True(await first.MetricAsync("analytics_ingest_events_duplicate_total") + await second.MetricAsync("analytics_ingest_events_duplicate_total") >= events.Count);
+        Assert.Equal(events.Count, (int)(await first.MetricAsync("analytics_ingest_events_stored_total") + await second.MetricAsync("analytics_ingest_events_stored_total")));
+        Assert.Equal(events.Count * 2, (int)(await first.MetricAsync("analytics_ingest_events_duplicate_total") + await second.MetricAsync("analytics_ingest_events_duplicate_total")));
     }
 
     [Fact]

@@ -24,40 +24,75 @@ public readonly record struct AppendOutcome(int Appended, int Duplicates, int At
 public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSource dataSource, ILogger<FeedbackAppender> logger)
 {
     private const int MaxAttempts = 10;
+    private const int MaxEventsPerTransaction = 1000;
+    private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly EventGraphAccessor _events = new(store);
 
     public async Task<AppendOutcome> AppendAsync(IReadOnlyList<AcceptedEvent> events, CancellationToken cancellationToken)
     {
         var unique = events.DistinctBy(e => e.EventId).ToList();
-        var repeatsInBatch = events.Count - unique.Count;
         if (unique.Count == 0)
         {
-            return new AppendOutcome(0, repeatsInBatch, 0);
+            return new AppendOutcome(0, events.Count, 0);
         }
 
+        // One writer per process: concurrent batches of this process validate in parallel but append one
+        // after the other, so they never collide on the same conversation stream. Other processes can
+        // still collide; that is what the retry is for.
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            var appended = 0;
+            var attempts = 0;
+            foreach (var chunk in unique.Chunk(MaxEventsPerTransaction))
+            {
+                var (chunkAppended, chunkAttempts) = await AppendChunkAsync(chunk, cancellationToken);
+                appended += chunkAppended;
+                attempts += chunkAttempts;
+            }
+
+            return new AppendOutcome(appended, events.Count - appended, attempts);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    private async Task<(int Appended, int Attempts)> AppendChunkAsync(AcceptedEvent[] chunk, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var appended = await TryAppendAsync(unique, cancellationToken);
-                return new AppendOutcome(appended, events.Count - appended, attempt);
+                // The first attempt is optimistic: most events are new, and the unique index catches the
+                // rest. After a conflict, the ids already stored are looked up and skipped.
+                return (await TryAppendAsync(chunk, skipStored: attempt > 1, cancellationToken), attempt);
             }
             catch (Exception ex) when (attempt < MaxAttempts && IsWriteConflict(ex))
             {
                 LogConflict(logger, attempt, ex.GetType().Name);
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 * attempt)), cancellationToken);
+                if (attempt > 1)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * attempt)), cancellationToken);
+                }
             }
         }
     }
 
-    private async Task<int> TryAppendAsync(List<AcceptedEvent> batch, CancellationToken cancellationToken)
+    private async Task<int> TryAppendAsync(AcceptedEvent[] batch, bool skipStored, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        var stored = await FindStoredAsync(connection, transaction, batch, cancellationToken);
-        var fresh = batch.Where(e => !stored.Contains(e.EventId)).ToList();
-        if (fresh.Count > 0)
+        var fresh = batch;
+        if (skipStored)
+        {
+            var stored = await FindStoredAsync(connection, transaction, batch, cancellationToken);
+            fresh = batch.Where(e => !stored.Contains(e.EventId)).ToArray();
+        }
+
+        if (fresh.Length > 0)
         {
             await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction));
             foreach (var stream in fresh.GroupBy(e => e.ConversationId))
@@ -69,11 +104,11 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return fresh.Count;
+        return fresh.Length;
     }
 
     private static async Task<HashSet<Guid>> FindStoredAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        List<AcceptedEvent> batch, CancellationToken cancellationToken)
+        AcceptedEvent[] batch, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             $"select id from {EventStoreRegistration.SchemaName}.mt_events where id = any(@ids)", connection, transaction);

@@ -10,10 +10,10 @@ public sealed class IngestionOptions
     public int TimeLimitMs { get; set; } = 50;
 
     /// <summary>
-    /// Batches appended concurrently by one worker process. Above 1, concurrent batches of one process
-    /// collide on the same conversation streams (23505) and retry; scale out with more processes instead.
+    /// Batches handled concurrently by one worker process: they are read and validated in parallel and
+    /// appended one after the other (one writer per process), so CPU work overlaps the database round trip.
     /// </summary>
-    public int ConcurrencyLimit { get; set; } = 1;
+    public int ConcurrencyLimit { get; set; } = 2;
 
-    public int PrefetchCount { get; set; } = 1000;
+    public int PrefetchCount { get; set; } = 400;
 }
