@@ -1,5 +1,7 @@
 using JasperFx;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using Analytics.Satisfaction;
 using Marten;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,20 +18,26 @@ public static class EventStoreRegistration
     /// event id with a unique index on it (the idempotency guard), quick appends.
     /// </summary>
     public static IServiceCollection AddEventStore(this IServiceCollection services, IConfiguration configuration,
-        Action<StoreOptions>? configure = null)
+        bool runProjectionDaemon = false)
     {
         var connectionString = configuration.GetConnectionString("Marten")
             ?? throw new InvalidOperationException("ConnectionStrings:Marten is not configured.");
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
-        services.AddMarten(sp =>
+        var marten = services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
                 ConfigureEventStore(options, sp.GetRequiredService<NpgsqlDataSource>());
-                configure?.Invoke(options);
                 return options;
             })
             .ApplyAllDatabaseChangesOnStartup()
             .UseLightweightSessions();
+        if (runProjectionDaemon)
+        {
+            // Hot/cold: with several workers one runs the projections (leader election through a PostgreSQL
+            // advisory lock); another takes over when it dies.
+            marten.AddAsyncDaemon(DaemonMode.HotCold);
+        }
+
         return services;
     }
 
@@ -45,5 +53,6 @@ public static class EventStoreRegistration
         options.Events.AddEventType<ResponseGeneratedRecorded>();
         options.Events.AddEventType<ResponseRatedRecorded>();
         options.Events.AddEventType<ResponsesComparedRecorded>();
+        options.AddSatisfactionViews();
     }
 }
