@@ -1,3 +1,4 @@
+using Analytics.Access;
 using Analytics.Conversations;
 using Analytics.Hosting;
 using Analytics.Satisfaction;
@@ -7,7 +8,10 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-api");
 builder.Services.AddEventStore(builder.Configuration);
 builder.Services.AddSatisfactionQueries();
+builder.Services.AddApiKeyAccess(builder.Configuration);
 builder.Services.AddProblemDetails();
+// Unparseable query parameters (from=yesterday) are a 400 with problem details, never an exception page.
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
 builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks();
 
@@ -15,6 +19,8 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapOpenApi();
 app.MapHealthChecks("/health");
 app.MapPrometheusScrapingEndpoint();

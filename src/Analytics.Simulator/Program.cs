@@ -123,3 +123,6 @@ static bool IsAmqpUri(string value) =>
 
 static bool TryParseStart(string text, out DateTimeOffset value) =>
     DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+
+/// <summary>The simulator entry point is internal so that test projects referencing both hosts see one Program (the API).</summary>
+internal partial class Program;

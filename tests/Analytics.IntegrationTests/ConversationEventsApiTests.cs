@@ -34,7 +34,7 @@ public sealed class ConversationEventsApiTests : IAsyncLifetime
     [Fact]
     public async Task A_conversation_returns_its_events_in_stream_order_and_appending_them_again_changes_nothing()
     {
-        var client = _api.CreateClient();
+        var client = ApiClients.Viewer(_api);
         var events = TestConversations.Generate(1);
         var conversationId = TestConversations.ConversationId(events[0]);
         var appender = new FeedbackAppender(_api.Services.GetRequiredService<IDocumentStore>(),
@@ -58,9 +58,21 @@ public sealed class ConversationEventsApiTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_conversation_is_a_404_with_problem_details()
     {
-        var response = await _api.CreateClient().GetAsync($"/api/conversations/{Guid.NewGuid()}/events");
+        var response = await ApiClients.Viewer(_api).GetAsync($"/api/conversations/{Guid.NewGuid()}/events");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Without_a_key_or_with_an_unknown_key_the_api_answers_401()
+    {
+        var anonymous = _api.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/conversations/{Guid.NewGuid()}/events")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/satisfaction/matrix")).StatusCode);
+        var stranger = _api.CreateClient();
+        stranger.DefaultRequestHeaders.Add(Analytics.Access.ApiKeyAuthentication.HeaderName, "not-a-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.GetAsync("/api/models")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ApiClients.Viewer(_api).GetAsync("/api/models")).StatusCode);
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public static class ConversationEventsEndpoint
     public static IEndpointRouteBuilder MapConversationEvents(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/conversations/{conversationId:guid}/events", GetEvents)
+            .RequireAuthorization(Access.ApiKeyAuthentication.Roles.Viewer)
             .WithName("GetConversationEvents")
             .WithTags("Conversations")
             .WithSummary("The events recorded for one conversation, in stream order.");

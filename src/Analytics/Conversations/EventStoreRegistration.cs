@@ -6,6 +6,7 @@ using Marten;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Weasel.Core;
 
 namespace Analytics.Conversations;
 
@@ -45,6 +46,9 @@ public static class EventStoreRegistration
     {
         options.Connection(dataSource);
         options.DatabaseSchemaName = SchemaName;
+        // Recorded events are JSON with camelCase names and enum names, never enum ordinals: history must not
+        // change meaning if an enum is reordered, and SQL over mt_events stays readable.
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.AppendMode = EventAppendMode.Quick;

@@ -12,7 +12,7 @@ public static class SatisfactionEndpoints
 
     public static IEndpointRouteBuilder MapSatisfactionEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api").WithTags("Satisfaction");
+        var group = app.MapGroup("/api").WithTags("Satisfaction").RequireAuthorization(Access.ApiKeyAuthentication.Roles.Viewer);
         group.MapGet("/models", async (SatisfactionQueries queries, CancellationToken ct) => TypedResults.Ok(await queries.ModelsAsync(ct)))
             .WithSummary("Models and versions seen, with response counts.");
         group.MapGet("/satisfaction/matrix", Matrix)

@@ -1,0 +1,80 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Analytics.Access;
+
+/// <summary>
+/// API keys with roles, from configuration (section Auth:ApiKeys, key → role). Roles nest:
+/// admin can do what a triager can, a triager what a viewer can. No or unknown key → 401; a known key
+/// whose role is too low → 403.
+/// </summary>
+public static class ApiKeyAuthentication
+{
+    public const string Scheme = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+
+    public static class Roles
+    {
+        public const string Viewer = "viewer";
+        public const string Triager = "triager";
+        public const string Admin = "admin";
+    }
+
+    public static IServiceCollection AddApiKeyAccess(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<ApiKeyOptions>(options =>
+        {
+            foreach (var entry in configuration.GetSection("Auth:ApiKeys").GetChildren())
+            {
+                options.Keys[entry.Key] = entry.Value ?? string.Empty;
+            }
+        });
+        services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(Scheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.Viewer, p => p.RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin))
+            .AddPolicy(Roles.Triager, p => p.RequireRole(Roles.Triager, Roles.Admin))
+            .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin));
+        return services;
+    }
+
+    public sealed class ApiKeyOptions
+    {
+        public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class ApiKeyHandler(
+        IOptionsMonitor<AuthenticationSchemeOptions> options,
+        ILoggerFactory logger,
+        UrlEncoder encoder,
+        IOptions<ApiKeyOptions> keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            if (!Request.Headers.TryGetValue(HeaderName, out var values) || string.IsNullOrWhiteSpace(values.ToString()))
+            {
+                return Task.FromResult(AuthenticateResult.NoResult());
+            }
+
+            if (!keys.Value.Keys.TryGetValue(values.ToString(), out var role))
+            {
+                return Task.FromResult(AuthenticateResult.Fail("Unknown API key"));
+            }
+
+            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, $"api-key:{role}"), new Claim(ClaimTypes.Role, role)], ApiKeyAuthentication.Scheme);
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeyAuthentication.Scheme)));
+        }
+
+        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+        {
+            Response.StatusCode = 401;
+            Response.Headers.WWWAuthenticate = $"{ApiKeyAuthentication.Scheme} header=\"{HeaderName}\"";
+            return Task.CompletedTask;
+        }
+    }
+}

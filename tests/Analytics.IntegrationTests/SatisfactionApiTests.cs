@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Analytics.Contracts;
+using Analytics.Simulator;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Npgsql;
+
+namespace Analytics.IntegrationTests;
+
+/// <summary>
+/// Simulated traffic through the real broker and worker (with its projection daemon); the API's matrix is
+/// checked against a recount done in SQL straight from the event store.
+/// </summary>
+public sealed class SatisfactionApiTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private TestPlatform _platform = null!;
+    private WebApplicationFactory<Program> _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        _platform = await TestPlatform.CreateAsync();
+        _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
+            host.UseSetting("ConnectionStrings:Marten", _platform.ConnectionString));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _platform.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_matrix_equals_a_recount_from_the_event_store()
+    {
+        await _platform.StartWorkerAsync();
+        var events = new TrafficModel(new TrafficOptions { Seed = 21, Start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero) })
+            .Generate().Take(4000).ToList();
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            foreach (var chunk in events.Chunk(100))
+            {
+                await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
+            }
+        }
+
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count && await ProjectionCaughtUpAsync(),
+            Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await ProjectionCaughtUpAsync()}");
+
+        var client = ApiClients.Viewer(_api);
+        var matrix = await client.GetFromJsonAsync<JsonElement>("/api/satisfaction/matrix?from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z");
+        var fromApi = matrix.EnumerateArray().ToDictionary(
+            c => (c.GetProperty("modelId").GetString()!, c.GetProperty("version").GetString()!, c.GetProperty("capability").GetString()!),
+            c => (c.GetProperty("responses").GetInt64(), c.GetProperty("rated").GetInt64(), c.GetProperty("up").GetInt64(), c.GetProperty("down").GetInt64()));
+
+        var recount = await RecountFromEventStoreAsync();
+        Assert.NotEmpty(recount);
+        Assert.Equal(recount.OrderBy(x => x.Key).ToList(), fromApi.OrderBy(x => x.Key).ToList());
+        Assert.Contains(fromApi, x => x.Key.Item3 == "*" && x.Value.Item3 > 0);
+    }
+
+    [Theory]
+    [InlineData("/api/satisfaction/matrix?from=2026-11-10T00:00:00Z&to=2026-11-01T00:00:00Z", "from must be before to")]
+    [InlineData("/api/satisfaction/matrix?model=no-such-model", "Unknown model")]
+    [InlineData("/api/satisfaction/over-time?model=atlas&from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z&bucket=hour", "Bucket too fine for the range")]
+    [InlineData("/api/satisfaction/over-time?model=atlas&bucket=minute", "Unknown bucket")]
+    [InlineData("/api/satisfaction/over-time", "model is required")]
+    [InlineData("/api/satisfaction/matrix?from=yesterday", null)]
+    public async Task Bad_parameters_get_a_400_with_problem_details(string url, string? title)
+    {
+        var response = await ApiClients.Viewer(_api).GetAsync(url);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        if (title is not null)
+        {
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(title, problem.GetProperty("title").GetString());
+        }
+    }
+
+    private async Task<bool> ProjectionCaughtUpAsync()
+    {
+        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
+                >= coalesce((select max(seq_id) from analytics.mt_events), 0)
+            """, connection);
+        try
+        {
+            return (bool)(await command.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException)
+        {
+            return false; // tables not created yet
+        }
+    }
+
+    /// <summary>An independent recount: responses and the latest rating per turn, read from mt_events' JSON.</summary>
+    private async Task<Dictionary<(string, string, string), (long, long, long, long)>> RecountFromEventStoreAsync()
+    {
+        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            with responses as (
+                select distinct on (data->>'turnId') data->>'turnId' as turn_id, data->'model'->>'id' as model_id,
+                    data->'model'->>'version' as version, data->'capabilities' as capabilities
+                from analytics.mt_events where type = 'response_generated_recorded' order by data->>'turnId', seq_id),
+            ratings as (
+                select distinct on (data->>'turnId') data->>'turnId' as turn_id, data->>'rating' as rating
+                from analytics.mt_events where type = 'response_rated_recorded'
+                order by data->>'turnId', (data->>'occurredAt')::timestamptz desc, seq_id desc),
+            cells as (
+                select r.model_id, r.version, c.capability, g.rating
+                from responses r
+                cross join lateral (select jsonb_array_elements_text(r.capabilities) union select '*') as c(capability)
+                left join ratings g on g.turn_id = r.turn_id)
+            select model_id, version, capability, count(*), count(*) filter (where rating in ('Up', 'Down')),
+                count(*) filter (where rating = 'Up'), count(*) filter (where rating = 'Down')
+            from cells group by 1, 2, 3
+            """, connection);
+        var recount = new Dictionary<(string, string, string), (long, long, long, long)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            recount[(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
+                (reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
+        }
+
+        return recount;
+    }
+}
