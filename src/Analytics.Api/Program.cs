@@ -1,5 +1,7 @@
 using Analytics.Access;
+using Analytics.Comparisons;
 using Analytics.Conversations;
+using Analytics.Exporting;
 using Analytics.Hosting;
 using Analytics.Satisfaction;
 
@@ -8,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-api");
 builder.Services.AddEventStore(builder.Configuration);
 builder.Services.AddSatisfactionQueries();
+builder.Services.AddComparisonQueries();
 builder.Services.AddApiKeyAccess(builder.Configuration);
 builder.Services.AddProblemDetails();
 // Unparseable query parameters (from=yesterday) are a 400 with problem details, never an exception page.
@@ -25,7 +28,10 @@ app.MapOpenApi();
 app.MapHealthChecks("/health");
 app.MapPrometheusScrapingEndpoint();
 app.MapConversationEvents();
+app.MapConversationView();
 app.MapSatisfactionEndpoints();
+app.MapComparisonEndpoints();
+app.MapPreferencePairsExport();
 
 app.Run();
 
