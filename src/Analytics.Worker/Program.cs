@@ -1,8 +1,10 @@
 using Analytics.Conversations;
 using Analytics.Hosting;
 using Analytics.Ingesting;
+using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Host.ApplyJasperFxExtensions(); // `projections rebuild` and Marten's other commands
 
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker");
 builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: true);
@@ -15,6 +17,6 @@ var app = builder.Build();
 app.MapHealthChecks("/health");
 app.MapPrometheusScrapingEndpoint();
 
-app.Run();
+return await app.RunJasperFxCommands(args);
 
 public partial class Program;
