@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using Analytics.Contracts;
+using Analytics.Conversations;
+using Analytics.Satisfaction;
+using Analytics.Simulator;
+using JasperFx.Events;
+using Marten;
+using Npgsql;
+
+namespace Analytics.Benchmarks;
+
+/// <summary>
+/// The event store of the read-side benchmark: simulated events bulk-inserted with Marten
+/// (<c>BulkInsertEventsAsync</c>, binary COPY), the satisfaction projection rebuilt over them, and a
+/// set-based SQL aggregate over the same events as the baseline.
+/// </summary>
+public sealed class ReadSeeding : IAsyncDisposable
+{
+    /// <summary>Events per <c>BulkInsertEventsAsync</c> call (one transaction each); whole conversations per call.</summary>
+    private const int EventsPerCall = 50_000;
+
+    private ReadSeeding(NpgsqlDataSource dataSource, DocumentStore store)
+    {
+        DataSource = dataSource;
+        Store = store;
+    }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    public DocumentStore Store { get; }
+
+    public static async Task<ReadSeeding> CreateAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var dataSource = new NpgsqlDataSourceBuilder(connectionString).Build();
+        var options = new StoreOptions();
+        EventStoreRegistration.ConfigureEventStore(options, dataSource);
+        var store = new DocumentStore(options);
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await Task.CompletedTask.WaitAsync(cancellationToken);
+        return new ReadSeeding(dataSource, store);
+    }
+
+    /// <summary>Traffic options whose <paramref name="events"/> events span about <paramref name="days"/> days ending now.</summary>
+    public static TrafficOptions Window(int events, int days, int seed, DateTimeOffset end)
+    {
+        var eventsPerMinute = events / (days * 24.0 * 60.0);
+        return new TrafficOptions
+        {
+            Seed = seed,
+            Start = end.AddDays(-days),
+            ConversationsPerMinute = eventsPerMinute / TrafficOptions.ApproximateEventsPerConversation,
+        };
+    }
+
+    /// <summary>Generates the events and groups them into whole-conversation stream starts (untimed).</summary>
+    public static (List<List<StreamAction>> Calls, int Events, DateTimeOffset First, DateTimeOffset Last) Prepare(
+        TrafficOptions traffic, int events, EventGraph graph)
+    {
+        var streams = new Dictionary<Guid, List<IEvent>>();
+        var order = new List<Guid>();
+        DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
+        long sequence = 0;
+        foreach (var contract in new TrafficModel(traffic).Generate().Take(events))
+        {
+            var (eventId, conversationId, occurredAt) = contract switch
+            {
+                ConversationStarted c => (c.EventId, c.ConversationId, c.OccurredAt),
+                ResponseGenerated r => (r.EventId, r.ConversationId, r.OccurredAt),
+                ResponseRated r => (r.EventId, r.ConversationId, r.OccurredAt),
+                ResponsesCompared c => (c.EventId, c.ConversationId, c.OccurredAt),
+                _ => throw new InvalidOperationException($"unexpected contract {contract.GetType().Name}"),
+            };
+            first = occurredAt < first ? occurredAt : first;
+            last = occurredAt > last ? occurredAt : last;
+            var receivedAt = occurredAt.AddMilliseconds(300);
+            var e = graph.BuildEvent(RecordedEvent.From(contract, receivedAt));
+            e.Id = eventId;
+            e.Timestamp = receivedAt;
+            // BulkInsertEventsAsync hands out seq_ids in the order of Sequence: time order across the streams of a call.
+            e.Sequence = ++sequence;
+            if (!streams.TryGetValue(conversationId, out var list))
+            {
+                streams[conversationId] = list = [];
+                order.Add(conversationId);
+            }
+
+            list.Add(e);
+        }
+
+        var calls = new List<List<StreamAction>>();
+        var current = new List<StreamAction>();
+        var inCall = 0;
+        foreach (var id in order)
+        {
+            var list = streams[id];
+            current.Add(StreamAction.Start(id, [.. list]));
+            inCall += list.Count;
+            if (inCall >= EventsPerCall)
+            {
+                calls.Add(current);
+                current = [];
+                inCall = 0;
+            }
+        }
+
+        if (current.Count > 0)
+        {
+            calls.Add(current);
+        }
+
+        return (calls, events, first, last);
+    }
+
+    /// <summary>Bulk-inserts the prepared streams; returns the elapsed time.</summary>
+    public async Task<TimeSpan> SeedAsync(IReadOnlyList<List<StreamAction>> calls, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        foreach (var call in calls)
+        {
+            await Store.BulkInsertEventsAsync(call, 1000, cancellationToken);
+        }
+
+        return started.Elapsed;
+    }
+
+    /// <summary>Marten's rebuild of the satisfaction projection over every event; returns the elapsed time.</summary>
+    public async Task<TimeSpan> RebuildAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        using var daemon = await Store.BuildProjectionDaemonAsync();
+        await daemon.RebuildProjectionAsync<SatisfactionProjection>(cancellationToken);
+        return started.Elapsed;
+    }
+
+    /// <summary>
+    /// The baseline: one set-based statement that reads every response event's JSON from mt_events and writes
+    /// responses per model, version, capability and hour into a scratch table.
+    /// </summary>
+    public async Task<(TimeSpan Elapsed, long Rows)> SqlBaselineAsync(CancellationToken cancellationToken)
+    {
+        await using (var create = DataSource.CreateCommand("""
+            drop table if exists analytics.bench_response_cells;
+            create table analytics.bench_response_cells (model_id text, model_version text, capability text, hour timestamptz, responses bigint)
+            """))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var started = Stopwatch.StartNew();
+        await using var insert = DataSource.CreateCommand("""
+            insert into analytics.bench_response_cells (model_id, model_version, capability, hour, responses)
+            select e.data->'model'->>'id', e.data->'model'->>'version', c.capability,
+                date_trunc('hour', ((e.data->>'occurredAt')::timestamptz) at time zone 'UTC') at time zone 'UTC', count(*)
+            from analytics.mt_events e
+            cross join lateral jsonb_array_elements_text(e.data->'capabilities') as c(capability)
+            where e.type = 'response_generated_recorded'
+            group by 1, 2, 3, 4
+            """);
+        insert.CommandTimeout = 0;
+        var rows = await insert.ExecuteNonQueryAsync(cancellationToken);
+        return (started.Elapsed, rows);
+    }
+
+    public async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        command.CommandTimeout = 0;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<string> ExplainAsync(string sql, IReadOnlyList<object> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand("explain (analyze, buffers) " + sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(parameter is NpgsqlParameter p ? p : new NpgsqlParameter { Value = parameter });
+        }
+
+        var lines = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        await DataSource.DisposeAsync();
+    }
+}
