@@ -49,6 +49,7 @@ public sealed record BenchSettings
           --no-baselines        skip the broker, MassTransit and COPY ceilings
           --no-publisher-path   skip the Analytics.Publisher (FeedbackPublisher) scenario
           --markdown            also print the results as a Markdown table
+        Read side (projection rebuild, query latency, projection lag): ... -- read --help
         """;
 
     public static BenchSettings? Parse(string[] args)

@@ -3,6 +3,22 @@ using System.Globalization;
 using Analytics.Benchmarks;
 using Spectre.Console;
 
+if (args.Length > 0 && args[0] == "read")
+{
+    using var readCancellation = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        readCancellation.Cancel();
+    };
+    if (AnsiConsole.Profile.Width < 200)
+    {
+        AnsiConsole.Profile.Width = 200;
+    }
+
+    return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot(), readCancellation.Token);
+}
+
 BenchSettings? settings;
 try
 {

@@ -5,6 +5,7 @@ using Analytics.Satisfaction;
 using Analytics.Simulator;
 using JasperFx.Events;
 using Marten;
+using Marten.Events;
 using Npgsql;
 
 namespace Analytics.Benchmarks;
@@ -35,8 +36,8 @@ public sealed class ReadSeeding : IAsyncDisposable
         var options = new StoreOptions();
         EventStoreRegistration.ConfigureEventStore(options, dataSource);
         var store = new DocumentStore(options);
+        cancellationToken.ThrowIfCancellationRequested();
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        await Task.CompletedTask.WaitAsync(cancellationToken);
         return new ReadSeeding(dataSource, store);
     }
 

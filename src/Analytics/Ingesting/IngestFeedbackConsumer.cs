@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Mime;
 using Analytics.Contracts;
 using Analytics.Conversations;
+using Analytics.Redacting;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -26,6 +27,7 @@ public sealed partial class IngestFeedbackConsumer(
         var receivedAt = clock.GetUtcNow();
         var accepted = new List<AcceptedEvent>();
         var refusals = new List<(ConsumeContext<FeedbackEventBatch> Message, FeedbackEventBatch Body, Guid? EventId, string? Type, Refusal Refusal)>();
+        var redacted = new Dictionary<string, int>();
 
         foreach (var message in context.Message)
         {
@@ -50,14 +52,21 @@ public sealed partial class IngestFeedbackConsumer(
                 var validated = FeedbackEventValidator.Validate(raw, receivedAt);
                 if (validated.IsValid)
                 {
-                    accepted.Add(new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(validated.Contract!),
-                        RecordedEvent.From(validated.Contract!, receivedAt)));
+                    // Personal data is replaced by typed placeholders before anything is stored.
+                    var contract = ContractRedaction.Redact(validated.Contract!, redacted);
+                    accepted.Add(new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
+                        RecordedEvent.From(contract, receivedAt)));
                 }
                 else
                 {
                     refusals.Add((message, new FeedbackEventBatch([raw]), validated.EventId, validated.Type, validated.Refusal!));
                 }
             }
+        }
+
+        foreach (var (kind, count) in redacted)
+        {
+            metrics.Redacted(kind, count);
         }
 
         if (accepted.Count > 0)

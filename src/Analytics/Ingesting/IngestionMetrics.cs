@@ -10,6 +10,7 @@ public sealed class IngestionMetrics : IDisposable
     private readonly Counter<long> _stored;
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _refused;
+    private readonly Counter<long> _redacted;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _appendSeconds;
 
@@ -19,6 +20,7 @@ public sealed class IngestionMetrics : IDisposable
         _stored = _meter.CreateCounter<long>("analytics.ingest.events.stored", "{event}", "Events appended to the event store");
         _duplicates = _meter.CreateCounter<long>("analytics.ingest.events.duplicate", "{event}", "Events skipped because their eventId was already stored");
         _refused = _meter.CreateCounter<long>("analytics.ingest.events.refused", "{event}", "Events or messages refused, by reason code");
+        _redacted = _meter.CreateCounter<long>("analytics.ingest.pii.redacted", "{item}", "Personal data items replaced by placeholders, by kind");
         _batchSize = _meter.CreateHistogram<int>("analytics.ingest.batch.size", "{event}", "Events per append transaction");
         _appendSeconds = _meter.CreateHistogram<double>("analytics.ingest.append.duration", "s", "Time to append and commit one batch");
     }
@@ -28,6 +30,9 @@ public sealed class IngestionMetrics : IDisposable
     public void Duplicates(int count) => _duplicates.Add(count);
 
     public void Refused(string code) => _refused.Add(1, new KeyValuePair<string, object?>("reason", code));
+
+    public void Redacted(string kind, int count) =>
+        _redacted.Add(count, new KeyValuePair<string, object?>("kind", kind.Trim('[', ']').ToLowerInvariant()));
 
     public void Appended(int batchSize, TimeSpan elapsed)
     {

@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace Analytics.Benchmarks;
+
+/// <summary>Projection lag under a steady publish rate.</summary>
+public sealed record LagResult(
+    int TargetRate, double PublishedRate, double CommittedRate, long Events, int Samples, int Unreached,
+    double P50Ms, double P99Ms, double MaxMs, long QueueDepthAtEnd)
+{
+    /// <summary>The worker kept up when it committed at least 95% of the published rate.</summary>
+    public bool Sustained => CommittedRate >= 0.95 * PublishedRate;
+}
+
+/// <summary>
+/// The real worker (ingestion + async daemon running SatisfactionProjection) in its own vhost and database;
+/// events published at a steady rate in batches of 100 per message; every 100 ms a sampler records
+/// max(seq_id) of mt_events (committed events) and the projection's last_seq_id in mt_event_progression.
+/// Lag of sequence s = first time the progression reached s minus first time mt_events' max reached s.
+/// </summary>
+public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, string repositoryRoot)
+{
+    private const string Exchange = "analytics.ingest";
+    private const string Queue = "analytics-ingest";
+    private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(100);
+
+    public string? ProgressionName { get; private set; }
+
+    public string? WorkerLog { get; private set; }
+
+    /// <summary>
+    /// Runs at <paramref name="rate"/>; when the worker does not keep up, drains and runs again (same worker) at 90% of
+    /// the rate it did commit, up to <paramref name="attempts"/> runs.
+    /// </summary>
+    public async Task<List<LagResult>> RunAsync(int rate, int attempts, TimeSpan duration, int seed, Action<string> report,
+        CancellationToken cancellationToken)
+    {
+        var vhost = await isolation.CreateVhostAsync("lag", cancellationToken);
+        var database = await isolation.CreateDatabaseAsync("lag", cancellationToken);
+        var amqpUri = bench.AmqpUri(vhost);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ConnectionStrings__Marten"] = isolation.ConnectionString(database),
+            ["RabbitMq__Uri"] = amqpUri,
+            ["Urls"] = "http://127.0.0.1:0",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+        WorkerLog = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-worker.log");
+        await using var worker = WorkerProcess.Start(repositoryRoot, environment, WorkerLog);
+        await WaitForConsumerAsync(worker, vhost, cancellationToken);
+        await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 4));
+        await using var connection = await RabbitTools.ConnectAsync(amqpUri, "bench-lag-publisher", cancellationToken);
+        await using var channel = await RabbitTools.ConfirmChannelAsync(connection, cancellationToken);
+
+        // Warm-up (untimed): JIT, pools, schema, and the daemon's leader election and first catch-up.
+        var warmup = Workload.Generate(2_000, seed + 1_000_003, 100);
+        await RabbitTools.PublishAllAsync(channel, Exchange, string.Empty, warmup.Batches, cancellationToken);
+        await WaitCaughtUpAsync(dataSource, worker, warmup.Events, TimeSpan.FromMinutes(3), cancellationToken);
+        ProgressionName = await ProgressionNameAsync(dataSource, cancellationToken);
+        long total = warmup.Events;
+
+        var results = new List<LagResult>();
+        for (var index = 0; index < attempts; index++)
+        {
+            var events = (int)(rate * duration.TotalSeconds);
+            var workload = Workload.Generate(events, seed + 7 + index, 100);
+            var result = await MeasureAsync(dataSource, channel, worker, vhost, workload, rate, cancellationToken);
+            results.Add(result);
+            total += workload.Events;
+            report(FormattableString.Invariant(
+                $"  {rate:N0} events/s target: published {result.PublishedRate:N0}/s, committed {result.CommittedRate:N0}/s, lag p50 {result.P50Ms:N0} ms, p99 {result.P99Ms:N0} ms, max {result.MaxMs:N0} ms ({result.Samples} samples, {result.Unreached} unreached), queue at end {result.QueueDepthAtEnd}"));
+            if (result.Sustained)
+            {
+                break;
+            }
+
+            // Drain before the next, lower rate.
+            await WaitCaughtUpAsync(dataSource, worker, total, TimeSpan.FromMinutes(5), cancellationToken);
+            rate = Math.Max(100, (int)(result.CommittedRate * 0.9 / 100) * 100);
+        }
+
+        return results;
+    }
+
+    private async Task<LagResult> MeasureAsync(NpgsqlDataSource dataSource, IChannel channel, WorkerProcess worker, string vhost,
+        Workload workload, int rate, CancellationToken cancellationToken)
+    {
+        var events = new List<(double T, long Seq)>();
+        var progress = new List<(double T, long Seq)>();
+        var clock = Stopwatch.StartNew();
+        using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var baseline = await EventCountAsync(dataSource, cancellationToken);
+        long startSeq;
+        await using (var max = dataSource.CreateCommand("select coalesce(max(seq_id), 0) from analytics.mt_events"))
+        {
+            startSeq = (long)(await max.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        var sampling = Task.Run(async () =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(
+                "select (select coalesce(max(seq_id), 0) from analytics.mt_events), (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = $1)",
+                connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = ProgressionName! });
+            await command.PrepareAsync(cancellationToken);
+            while (!stopSampling.IsCancellationRequested)
+            {
+                var t0 = clock.Elapsed.TotalMilliseconds;
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    await reader.ReadAsync(cancellationToken);
+                    var t = (t0 + clock.Elapsed.TotalMilliseconds) / 2;
+                    lock (events)
+                    {
+                        events.Add((t, reader.GetInt64(0)));
+                        progress.Add((t, reader.GetInt64(1)));
+                    }
+                }
+
+                try
+                {
+                    await Task.Delay(SampleEvery, stopSampling.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                }
+            }
+        }, cancellationToken);
+
+        // Paced publishing: message i goes out at start + i / (rate / batch); confirms are awaited in the background.
+        var properties = new BasicProperties { Persistent = true, ContentType = "application/json" };
+        var messagesPerSecond = rate / (double)workload.BatchSize;
+        var confirms = new List<Task>(workload.Batches.Count);
+        var publishStart = clock.Elapsed;
+        for (var i = 0; i < workload.Batches.Count; i++)
+        {
+            var due = publishStart + TimeSpan.FromSeconds(i / messagesPerSecond);
+            var wait = due - clock.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+
+            confirms.Add(channel.BasicPublishAsync(Exchange, string.Empty, mandatory: false, properties, workload.Batches[i], cancellationToken).AsTask());
+        }
+
+        await Task.WhenAll(confirms);
+        var publishElapsed = clock.Elapsed - publishStart;
+        var committedDuringPublish = await EventCountAsync(dataSource, cancellationToken) - baseline;
+        var queueDepth = await isolation.MessagesAsync(vhost, Queue, cancellationToken) ?? -1;
+        var publishedRate = workload.Events / publishElapsed.TotalSeconds;
+        var committedRate = committedDuringPublish / publishElapsed.TotalSeconds;
+        var publishEndMs = clock.Elapsed.TotalMilliseconds;
+
+        // Keep sampling until the projection caught up with what was committed during the publishing window
+        // (or 60 s), so late sequences still get their lag.
+        long target;
+        lock (events)
+        {
+            target = events.Where(e => e.T <= publishEndMs).Select(e => e.Seq).DefaultIfEmpty(0).Max();
+        }
+
+        var grace = Stopwatch.StartNew();
+        while (grace.Elapsed < TimeSpan.FromSeconds(60) && !worker.HasExited)
+        {
+            lock (events)
+            {
+                if (progress.Count > 0 && progress[^1].Seq >= target)
+                {
+                    break;
+                }
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+
+        await stopSampling.CancelAsync();
+        await sampling;
+
+        // Lags: for every sample in the publishing window at which new sequences became visible.
+        var lags = new List<double>();
+        var unreached = 0;
+        var j = 0;
+        long previous = startSeq;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var (t, seq) = events[i];
+            if (t < publishStart.TotalMilliseconds || t > publishEndMs || seq <= previous)
+            {
+                previous = Math.Max(previous, seq);
+                continue;
+            }
+
+            previous = seq;
+            while (j < progress.Count && progress[j].Seq < seq)
+            {
+                j++;
+            }
+
+            if (j == progress.Count)
+            {
+                unreached++;
+                continue;
+            }
+
+            lags.Add(Math.Max(0, progress[j].T - t));
+        }
+
+        var sorted = lags.Order().ToArray();
+        return new LagResult(rate, publishedRate, committedRate, workload.Events, sorted.Length, unreached,
+            QueryLoad.Percentile(sorted, 0.5), QueryLoad.Percentile(sorted, 0.99), sorted.Length == 0 ? double.NaN : sorted[^1], queueDepth);
+    }
+
+    private static async Task<long> EventCountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("select count(*) from analytics.mt_events where type <> 'tombstone'");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<string> ProgressionNameAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "select name from analytics.mt_event_progression where name like '%SatisfactionProjection%' order by name limit 1");
+        return (string?)await command.ExecuteScalarAsync(cancellationToken)
+            ?? throw new InvalidOperationException("no SatisfactionProjection row in mt_event_progression");
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> events are stored and the projection reached max(seq_id).</summary>
+    private static async Task WaitCaughtUpAsync(NpgsqlDataSource dataSource, WorkerProcess worker, long expected, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand("""
+                    select (select count(*) from analytics.mt_events where type <> 'tombstone'),
+                        (select coalesce(max(seq_id), 0) from analytics.mt_events),
+                        (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name like '%SatisfactionProjection%')
+                    """);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                if (reader.GetInt64(0) >= expected && reader.GetInt64(2) >= reader.GetInt64(1))
+                {
+                    return;
+                }
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
+            {
+            }
+
+            if (worker.HasExited)
+            {
+                throw new InvalidOperationException($"the worker exited; see {worker.LogPath}");
+            }
+
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"events or projection not caught up after {timeout.TotalSeconds:0} s; see {worker.LogPath}");
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    private async Task WaitForConsumerAsync(WorkerProcess worker, string vhost, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (await isolation.ConsumersAsync(vhost, Queue, cancellationToken) < 1)
+        {
+            if (worker.HasExited)
+            {
+                throw new InvalidOperationException($"the worker exited during start-up; see {worker.LogPath}");
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new TimeoutException($"no consumer on {Queue} after 2 minutes; see {worker.LogPath}");
+            }
+
+            await Task.Delay(250, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,318 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using Analytics.Satisfaction;
+using Npgsql;
+using Spectre.Console;
+
+namespace Analytics.Benchmarks;
+
+/// <summary>
+/// The read-side benchmark (<c>read</c> subcommand): seed N simulated events into a fresh event store, rebuild
+/// the satisfaction projection against a set-based SQL baseline, load the satisfaction API against the same SQL
+/// straight through Npgsql, and measure projection lag behind the live worker.
+/// </summary>
+public static class ReadBenchmark
+{
+    private const string ViewerKey = "local-dev-viewer-key";
+    private const string OverTimeModel = "atlas";
+
+    /// <summary>The matrix SQL of <see cref="SatisfactionQueries.MatrixAsync"/> without slices, for EXPLAIN ANALYZE.</summary>
+    private const string MatrixSql = $"""
+        with cells as (
+            select r.model_id, r.model_version, c.capability, r.regenerated_from, r.latency_ms, g.rating
+            from {SatisfactionProjection.Responses} r
+            cross join lateral (select unnest(r.capabilities) union all select '*') as c(capability)
+            left join {SatisfactionProjection.Ratings} g on g.turn_id = r.turn_id
+            where r.hour >= $1 and r.hour < $2 and ($3::text is null or r.model_id = $3))
+        select model_id, model_version, capability, count(*),
+            count(*) filter (where rating in ('up', 'down')), count(*) filter (where rating = 'up'),
+            count(*) filter (where rating = 'down'), count(*) filter (where regenerated_from is not null), avg(latency_ms)::float8
+        from cells group by 1, 2, 3 order by 1, 2, 3
+        """;
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, string root, CancellationToken ct)
+    {
+        ReadSettings? settings;
+        try
+        {
+            settings = ReadSettings.Parse(args);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(ReadSettings.Usage);
+            return 2;
+        }
+
+        if (settings is null)
+        {
+            Console.WriteLine(ReadSettings.Usage);
+            return 0;
+        }
+
+        var command = "dotnet run -c Release --project src/Analytics.Benchmarks -- read " + string.Join(' ', args);
+        AnsiConsole.MarkupLine($"[bold]Analytics read-side benchmark[/]: {settings.Events:N0} events over {settings.Days} virtual days, seed {settings.Seed}, " +
+            $"{Environment.ProcessorCount} cores, {Markup.Escape(Environment.OSVersion.ToString())}");
+        var total = Stopwatch.StartNew();
+        var failures = new List<string>();
+        var figures = new List<(string Figure, string Value)>();
+        var targets = new List<(string Target, string Measured, bool? Met)>();
+        void Figure(string name, string value)
+        {
+            figures.Add((name, value));
+            AnsiConsole.MarkupLine($"  {Markup.Escape(name)}: [bold]{Markup.Escape(value)}[/]");
+        }
+
+        void Step(string title) => AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(title)}...");
+
+        if (settings.Build)
+        {
+            Step("Building the API and the worker (Release)");
+            await ApiProcess.BuildAsync(root, ct);
+            await WorkerProcess.BuildAsync(root, ct);
+        }
+
+        var bench = new BenchSettings();
+        string? matrixPlan = null;
+        await using (var isolation = new Isolation(bench))
+        {
+            AnsiConsole.MarkupLine($"Run id {isolation.RunId}: vhost bench-{isolation.RunId}-lag, databases bench_{isolation.RunId}_* (deleted at the end)");
+            var database = await isolation.CreateDatabaseAsync("read", ct);
+            await using var seeding = await ReadSeeding.CreateAsync(isolation.ConnectionString(database, 20), ct);
+
+            // 1. Seeding.
+            Step($"Generating {settings.Events:N0} events");
+            var now = DateTimeOffset.UtcNow;
+            var end = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
+            var traffic = ReadSeeding.Window(settings.Events, settings.Days, settings.Seed, end.AddHours(-1));
+            var generation = Stopwatch.StartNew();
+            var (calls, events, first, last) = ReadSeeding.Prepare(traffic, settings.Events, seeding.Store.Events);
+            AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"  {events:N0} events in {calls.Sum(c => c.Count):N0} conversations, {first:yyyy-MM-dd HH:mm} .. {last:yyyy-MM-dd HH:mm} UTC ({traffic.ConversationsPerMinute:0.00} conversations/min), generated in {generation.Elapsed.TotalSeconds:0.0} s")));
+            Step($"Seeding with BulkInsertEventsAsync ({calls.Count} calls of whole conversations, ~50,000 events each)");
+            var seedElapsed = await seeding.SeedAsync(calls, ct);
+            calls.Clear();
+            var stored = await seeding.ScalarAsync("select count(*) from analytics.mt_events", ct);
+            Figure("Seeding (BulkInsertEventsAsync)", FormattableString.Invariant($"{stored:N0} events in {seedElapsed.TotalSeconds:0.0} s = {stored / seedElapsed.TotalSeconds:N0} events/s"));
+            await using (var analyze = seeding.DataSource.CreateCommand("vacuum analyze analytics.mt_events"))
+            {
+                analyze.CommandTimeout = 0;
+                await analyze.ExecuteNonQueryAsync(ct);
+            }
+
+            // 2. Rebuild vs SQL.
+            Step("Rebuilding SatisfactionProjection (Marten daemon RebuildProjectionAsync)");
+            var rebuild = await seeding.RebuildAsync(ct);
+            var rebuildRate = stored / rebuild.TotalSeconds;
+            var responses = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Responses}", ct);
+            var ratings = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Ratings}", ct);
+            var conversations = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Conversations}", ct);
+            var comparisons = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Comparisons}", ct);
+            var responseEvents = await seeding.ScalarAsync("select count(*) from analytics.mt_events where type = 'response_generated_recorded'", ct);
+            Figure("Projection rebuild", FormattableString.Invariant($"{stored:N0} events in {rebuild.TotalSeconds:0.0} s = {rebuildRate:N0} events/s"));
+            Figure("Rows projected", FormattableString.Invariant(
+                $"{conversations:N0} conversations, {responses:N0} responses (of {responseEvents:N0} response events), {ratings:N0} ratings, {comparisons:N0} comparisons"));
+            targets.Add(("Rebuild ≥ 20,000 events/s", FormattableString.Invariant($"{rebuildRate:N0} events/s"), rebuildRate >= 20_000));
+            if (responses != responseEvents)
+            {
+                failures.Add($"rebuild: {responses} sat_responses rows for {responseEvents} response events");
+            }
+
+            Step("SQL baseline: INSERT … SELECT … GROUP BY model, version, capability, hour from mt_events JSON");
+            var (sqlElapsed, sqlRows) = await seeding.SqlBaselineAsync(ct);
+            Figure("SQL baseline (set-based, responses only)", FormattableString.Invariant(
+                $"{responseEvents:N0} response events of {stored:N0} scanned → {sqlRows:N0} cells in {sqlElapsed.TotalSeconds:0.00} s = {stored / sqlElapsed.TotalSeconds:N0} events/s scanned"));
+            Figure("Rebuild / SQL baseline time", FormattableString.Invariant($"{rebuild.TotalSeconds / sqlElapsed.TotalSeconds:0.0}×"));
+
+            await using (var analyze = seeding.DataSource.CreateCommand(
+                $"analyze {SatisfactionProjection.Responses}; analyze {SatisfactionProjection.Ratings}; analyze {SatisfactionProjection.Conversations}; analyze {SatisfactionProjection.Comparisons}"))
+            {
+                await analyze.ExecuteNonQueryAsync(ct);
+            }
+
+            // 3. Query latency.
+            if (settings.Queries)
+            {
+                var matrixFrom = end.AddDays(-settings.Days);
+                var overTimeFrom = end.AddDays(-7);
+                static string Iso(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+                var matrixPath = $"api/satisfaction/matrix?from={Iso(matrixFrom)}&to={Iso(end)}";
+                var overTimePath = $"api/satisfaction/over-time?model={OverTimeModel}&bucket=hour&from={Iso(overTimeFrom)}&to={Iso(end)}";
+
+                matrixPlan = await seeding.ExplainAsync(MatrixSql,
+                    [matrixFrom, end, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text }], ct);
+                var planPath = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-matrix-plan.txt");
+                await File.WriteAllTextAsync(planPath, matrixPlan, ct);
+                var execution = matrixPlan.Split('\n').LastOrDefault(l => l.Contains("Execution Time", StringComparison.Ordinal))?.Trim();
+                AnsiConsole.MarkupLine($"  EXPLAIN ANALYZE of the {settings.Days}-day matrix (1 client): {Markup.Escape(execution ?? "?")}; plan in {Markup.Escape(planPath)}");
+
+                Step("Starting the API (Release) on the bench database");
+                var apiLog = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-api.log");
+                await using var api = await ApiProcess.StartAsync(root, isolation.ConnectionString(database, 50), apiLog, ct);
+                var clients = Enumerable.Range(0, settings.Clients).Select(_ =>
+                {
+                    var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+                    http.DefaultRequestHeaders.Add("X-Api-Key", ViewerKey);
+                    http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                    return http;
+                }).ToArray();
+                try
+                {
+                    async Task Get(int client, string path, CancellationToken token)
+                    {
+                        using var response = await clients[client].GetAsync(path, HttpCompletionOption.ResponseContentRead, token);
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            throw new HttpRequestException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(token)}");
+                        }
+                    }
+
+                    // Sanity check + warm-up (untimed).
+                    using (var check = await clients[0].GetAsync(matrixPath, ct))
+                    {
+                        var body = await check.Content.ReadAsStringAsync(ct);
+                        if (!check.IsSuccessStatusCode)
+                        {
+                            throw new InvalidOperationException($"matrix: {(int)check.StatusCode} {body}");
+                        }
+
+                        AnsiConsole.MarkupLine($"  matrix answer: {body.Length:N0} bytes, {body.Split("\"capability\"").Length - 1} cells");
+                    }
+
+                    Step("Warm-up (3 s per endpoint, not reported)");
+                    await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, matrixPath, t), ct);
+                    await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, overTimePath, t), ct);
+
+                    var loads = new List<LoadResult>();
+                    async Task<LoadResult> Load(string name, Func<int, CancellationToken, Task> operation)
+                    {
+                        Step($"{name}: {settings.Clients} clients for {settings.QueryDuration.TotalSeconds:0} s");
+                        var result = await QueryLoad.RunAsync(name, settings.Clients, settings.QueryDuration, operation, ct);
+                        loads.Add(result);
+                        Figure(name, FormattableString.Invariant(
+                            $"p50 {result.P50Ms:N1} ms, p99 {result.P99Ms:N1} ms, max {result.MaxMs:N0} ms, {result.RequestsPerSecond:N1} req/s ({result.Requests:N0} requests, {result.Errors} errors)"));
+                        if (result.Errors > 0)
+                        {
+                            failures.Add($"{name}: {result.Errors} failed requests");
+                        }
+
+                        return result;
+                    }
+
+                    var apiMatrix = await Load($"API matrix, {settings.Days} days", (c, t) => Get(c, matrixPath, t));
+                    var apiOverTime = await Load($"API over-time {OverTimeModel}, hourly, 7 days", (c, t) => Get(c, overTimePath, t));
+
+                    await using var direct = NpgsqlDataSource.Create(isolation.ConnectionString(database, settings.Clients + 2));
+                    var queries = new SatisfactionQueries(direct);
+                    await queries.MatrixAsync(matrixFrom, end, null, new SliceFilter(), ct);
+                    var sqlMatrix = await Load($"Npgsql matrix, {settings.Days} days (baseline)",
+                        (_, t) => queries.MatrixAsync(matrixFrom, end, null, new SliceFilter(), t));
+                    var sqlOverTime = await Load($"Npgsql over-time {OverTimeModel}, hourly, 7 days (baseline)",
+                        (_, t) => queries.OverTimeAsync(OverTimeModel, null, null, overTimeFrom, end, "hour", new SliceFilter(), t));
+
+                    targets.Add(($"API matrix p99 < 100 ms with {settings.Clients} clients",
+                        FormattableString.Invariant($"{apiMatrix.P99Ms:N0} ms (Npgsql alone: {sqlMatrix.P99Ms:N0} ms)"), apiMatrix.P99Ms < 100));
+                    targets.Add(($"API over-time p99 (no target; beside Npgsql)",
+                        FormattableString.Invariant($"{apiOverTime.P99Ms:N0} ms (Npgsql alone: {sqlOverTime.P99Ms:N0} ms)"), null));
+                }
+                finally
+                {
+                    foreach (var client in clients)
+                    {
+                        client.Dispose();
+                    }
+                }
+            }
+
+            // 4. Projection lag behind the live worker.
+            if (settings.Lag)
+            {
+                Step($"Projection lag: worker in a fresh vhost and database, {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
+                var lag = new ProjectionLag(bench, isolation, root);
+                try
+                {
+                    var runs = await lag.RunAsync(settings.LagRate, 3, settings.LagDuration, settings.Seed,
+                        line => AnsiConsole.MarkupLine(Markup.Escape(line)), ct);
+                    AnsiConsole.MarkupLine($"  progression row: {Markup.Escape(lag.ProgressionName ?? "?")}; worker log {Markup.Escape(lag.WorkerLog ?? "?")}");
+                    foreach (var run in runs)
+                    {
+                        Figure(FormattableString.Invariant($"Projection lag at {run.TargetRate:N0} events/s"), FormattableString.Invariant(
+                            $"p50 {run.P50Ms:N0} ms, p99 {run.P99Ms:N0} ms, max {run.MaxMs:N0} ms; published {run.PublishedRate:N0}/s, committed {run.CommittedRate:N0}/s ({(run.Sustained ? "sustained" : "NOT sustained")}; queue {run.QueueDepthAtEnd} msgs at end)"));
+                    }
+
+                    var measured = runs.LastOrDefault(r => r.Sustained) ?? runs[^1];
+                    var note = measured.TargetRate == settings.LagRate && measured.Sustained
+                        ? string.Empty
+                        : FormattableString.Invariant($" at {measured.TargetRate:N0} events/s (the worker did not sustain {settings.LagRate:N0})");
+                    targets.Add(("Projection lag p99 < 2 s", FormattableString.Invariant($"{measured.P99Ms:N0} ms{note}"), measured.P99Ms < 2000));
+                    targets.Add(($"Worker sustains {settings.LagRate:N0} events/s (batches of 100)",
+                        FormattableString.Invariant($"committed {runs[0].CommittedRate:N0} events/s"), runs[0].Sustained));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    failures.Add($"projection lag: {ex.GetType().Name}: {ex.Message}");
+                    AnsiConsole.MarkupLine($"  [red]failed[/]: {Markup.Escape(ex.Message)}");
+                }
+            }
+        }
+
+        // The tables.
+        var table = new Table().Border(TableBorder.Rounded).Title($"Read-side benchmark — {settings.Events:N0} events, {settings.Days} days, seed {settings.Seed}");
+        table.AddColumn("Figure").AddColumn("Measured");
+        foreach (var (name, value) in figures)
+        {
+            table.AddRow(Markup.Escape(name), Markup.Escape(value));
+        }
+
+        AnsiConsole.WriteLine();
+        AnsiConsole.Write(table);
+        var verdicts = new Table().Border(TableBorder.Rounded).Title("Targets");
+        verdicts.AddColumn("Target").AddColumn("Measured").AddColumn("Result");
+        foreach (var (target, measured, met) in targets)
+        {
+            verdicts.AddRow(Markup.Escape(target), Markup.Escape(measured),
+                met switch { true => "[green]met[/]", false => "[red]MISSED[/]", null => "[yellow]n/a[/]" });
+        }
+
+        AnsiConsole.Write(verdicts);
+        foreach (var failure in failures)
+        {
+            AnsiConsole.MarkupLine($"[red]Failed:[/] {Markup.Escape(failure)}");
+        }
+
+        AnsiConsole.MarkupLine(FormattableString.Invariant($"Whole run: {total.Elapsed.TotalMinutes:0.0} min"));
+        if (settings.Markdown)
+        {
+            Console.WriteLine();
+            Console.WriteLine("```sh");
+            Console.WriteLine(command);
+            Console.WriteLine("```");
+            Console.WriteLine();
+            Console.WriteLine("| Figure | Measured |");
+            Console.WriteLine("|---|---|");
+            foreach (var (name, value) in figures)
+            {
+                Console.WriteLine($"| {name} | {value} |");
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("| Target | Measured | Result |");
+            Console.WriteLine("|---|---|---|");
+            foreach (var (target, measured, met) in targets)
+            {
+                Console.WriteLine($"| {target} | {measured} | {met switch { true => "met", false => "**missed**", null => "n/a" }} |");
+            }
+
+            if (matrixPlan is not null)
+            {
+                Console.WriteLine();
+                Console.WriteLine("```");
+                Console.WriteLine(matrixPlan);
+                Console.WriteLine("```");
+            }
+        }
+
+        return failures.Count == 0 ? 0 : 1;
+    }
+}
