@@ -9,7 +9,7 @@ namespace Analytics.Dashboards;
 /// <summary>
 /// Lets Grafana's login (<see cref="RoleName"/>, created by infra/postgres/dashboard-reader.sql: the application
 /// role may create databases, not roles) read the projection tables and nothing else: USAGE on the schema and
-/// SELECT on the four sat_ tables, never the raw event tables (mt_events holds comments) and no writes. Runs in
+/// SELECT on the projection tables (sat_*), never the raw event tables (mt_events holds comments) and no writes. Runs in
 /// the background at startup, retrying until Marten has created the tables; re-applied on every start, so a
 /// table Marten recreates gets its grant back.
 /// </summary>
@@ -19,14 +19,17 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
-    /// <summary>The only tables the role may read.</summary>
-    public static IReadOnlyList<string> ReadableTables { get; } =
+    /// <summary>The projection tables that must exist before the grant (Marten creates them at startup).</summary>
+    public static IReadOnlyList<string> RequiredTables { get; } =
         [SatisfactionProjection.Conversations, SatisfactionProjection.Responses, SatisfactionProjection.Ratings, SatisfactionProjection.Comparisons];
 
+    /// <summary>The tables the role may read: the projection tables (sat_*) of the schema, nothing else.</summary>
+    public const string ReadableTablePattern = "sat\\_%";
+
     /// <summary>
-    /// Grants the role exactly SELECT on <see cref="ReadableTables"/> in the database of <paramref name="dataSource"/>
-    /// (any other table privilege it has in the schema is revoked first, in the same transaction). False when the
-    /// tables do not exist yet; throws when the role is missing.
+    /// Grants the role exactly SELECT on the projection tables (sat_*) of schema analytics in the database of
+    /// <paramref name="dataSource"/>; any other table privilege it has in the schema is revoked, in the same
+    /// transaction. False when the projection tables do not exist yet; throws when the role is missing.
     /// </summary>
     public static async Task<bool> TryGrantAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
@@ -35,7 +38,7 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
             "select exists(select 1 from pg_roles where rolname = $1), bool_and(to_regclass(t) is not null) from unnest($2::text[]) t", connection))
         {
             check.Parameters.Add(new NpgsqlParameter { Value = RoleName });
-            check.Parameters.Add(new NpgsqlParameter { Value = ReadableTables.ToArray() });
+            check.Parameters.Add(new NpgsqlParameter { Value = RequiredTables.ToArray() });
             await using var reader = await check.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             if (!reader.GetBoolean(0))
@@ -51,11 +54,25 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
         }
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand(
+            "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables where schemaname = $1 and tablename like $2 order by 1",
+            connection, transaction))
+        {
+            list.Parameters.Add(new NpgsqlParameter { Value = EventStoreRegistration.SchemaName });
+            list.Parameters.Add(new NpgsqlParameter { Value = ReadableTablePattern });
+            await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
         await using var grant = new NpgsqlCommand(
             $"""
             revoke all on all tables in schema {EventStoreRegistration.SchemaName} from {RoleName};
             grant usage on schema {EventStoreRegistration.SchemaName} to {RoleName};
-            grant select on {string.Join(", ", ReadableTables)} to {RoleName};
+            grant select on {string.Join(", ", tables)} to {RoleName};
             """, connection, transaction);
         await grant.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -70,7 +87,7 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
             {
                 if (await TryGrantAsync(dataSource, stoppingToken))
                 {
-                    LogGranted(logger, RoleName, ReadableTables.Count);
+                    LogGranted(logger, RoleName);
                     return;
                 }
             }
@@ -96,8 +113,8 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the {Count} projection tables")]
-    private static partial void LogGranted(ILogger logger, string role, int count);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the projection tables (sat_*)")]
+    private static partial void LogGranted(ILogger logger, string role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboards get no database access: {Reason}")]
     private static partial void LogRoleMissing(ILogger logger, string reason);

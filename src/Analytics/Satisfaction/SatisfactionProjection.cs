@@ -20,6 +20,10 @@ public sealed partial class SatisfactionProjection : EventProjection
     public const string Responses = EventStoreRegistration.SchemaName + ".sat_responses";
     public const string Ratings = EventStoreRegistration.SchemaName + ".sat_ratings";
     public const string Comparisons = EventStoreRegistration.SchemaName + ".sat_comparisons";
+    public const string Cells = EventStoreRegistration.SchemaName + ".sat_cells";
+
+    /// <summary>Slice value when a response's conversation was not projected before it (or has no experiment).</summary>
+    public const string Unknown = "";
 
     public SatisfactionProjection()
     {
@@ -46,6 +50,10 @@ public sealed partial class SatisfactionProjection : EventProjection
         responses.AddColumn<Guid>("regenerated_from");
         responses.AddColumn<string>("prompt_excerpt");
         responses.AddColumn<string>("response_excerpt");
+        // The slice the response was counted under (from its conversation, as known when it was projected).
+        responses.AddColumn<string>("surface").NotNull();
+        responses.AddColumn<string>("custom_instructions").NotNull();
+        responses.AddColumn<string>("experiment_arm").NotNull();
         responses.Indexes.Add(new IndexDefinition("ix_sat_responses_hour_model") { Columns = ["hour", "model_id", "model_version"] });
         responses.Indexes.Add(new IndexDefinition("ix_sat_responses_conversation") { Columns = ["conversation_id"] });
 
@@ -75,7 +83,24 @@ public sealed partial class SatisfactionProjection : EventProjection
         comparisons.AddColumn("capabilities", "text[]").NotNull();
         comparisons.AddColumn("reasons", "text[]").NotNull();
 
-        foreach (var table in new[] { conversations, responses, ratings, comparisons })
+        // Hourly counters per model × version × capability × slice. Capability "*" is the model version over all
+        // capabilities (a response with two capabilities counts once there). Slices kept: surface, custom
+        // instructions (true/false), experiment arm — locale, profile and variant stay in the facts, to keep the
+        // row count bounded by hours × model versions × (capabilities + 1) × surfaces × 2 × arms.
+        var cells = new Table(Cells);
+        cells.AddColumn<DateTimeOffset>("hour").AsPrimaryKey();
+        cells.AddColumn<string>("model_id").AsPrimaryKey();
+        cells.AddColumn<string>("model_version").AsPrimaryKey();
+        cells.AddColumn<string>("capability").AsPrimaryKey();
+        cells.AddColumn<string>("surface").AsPrimaryKey();
+        cells.AddColumn<string>("custom_instructions").AsPrimaryKey();
+        cells.AddColumn<string>("experiment_arm").AsPrimaryKey();
+        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
+        {
+            cells.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
+        }
+
+        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells })
         {
             SchemaObjects.Add(table);
             Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
@@ -105,26 +130,73 @@ public sealed partial class SatisfactionProjection : EventProjection
         e.StreamId, e.Data.OccurredAt.ToUniversalTime(), e.Data.Surface, e.Data.Locale, e.Data.Personalization.CustomInstructions,
         Nullable(e.Data.Experiment?.Id), Nullable(e.Data.Experiment?.Arm));
 
+    /// <summary>
+    /// Records the response (first copy wins) and, only if it was new, counts it in its cells, together with a
+    /// rating that arrived before it.
+    /// </summary>
     public void Project(IEvent<ResponseGeneratedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
         $"""
-        insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
-            turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (turn_id) do nothing
+        with conversation as (
+            select surface, custom_instructions::text as custom_instructions, coalesce(experiment_arm, '') as experiment_arm
+            from {Conversations} where conversation_id = ?),
+        inserted as (
+            insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
+                turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt, surface, custom_instructions, experiment_arm)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                coalesce((select surface from conversation), ''), coalesce((select custom_instructions from conversation), ''),
+                coalesce((select experiment_arm from conversation), ''))
+            on conflict (turn_id) do nothing
+            returning hour, model_id, model_version, capabilities, latency_ms, regenerated_from, surface, custom_instructions, experiment_arm),
+        earlier_rating as (select rating from {Ratings} where turn_id = ?)
+        insert into {Cells} as cell (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm,
+            responses, rated, up, down, regenerations, latency_sum)
+        select i.hour, i.model_id, i.model_version, cap.name, i.surface, i.custom_instructions, i.experiment_arm, 1,
+            coalesce((select (rating in ('up', 'down'))::int from earlier_rating), 0),
+            coalesce((select (rating = 'up')::int from earlier_rating), 0),
+            coalesce((select (rating = 'down')::int from earlier_rating), 0),
+            (i.regenerated_from is not null)::int, i.latency_ms
+        from inserted i cross join lateral unnest(i.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
+        on conflict (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm) do update set
+            responses = cell.responses + excluded.responses, rated = cell.rated + excluded.rated, up = cell.up + excluded.up,
+            down = cell.down + excluded.down, regenerations = cell.regenerations + excluded.regenerations,
+            latency_sum = cell.latency_sum + excluded.latency_sum
         """,
+        e.StreamId,
         e.Data.TurnId, e.StreamId, e.Data.OccurredAt.ToUniversalTime(), HourOf(e.Data.OccurredAt), e.Data.Model.Id, e.Data.Model.Version,
         Nullable(e.Data.Model.Variant), e.Data.Capabilities.Distinct().ToArray(), e.Data.TurnIndex, e.Data.LatencyMs,
-        Nullable(e.Data.RegeneratedFrom), Nullable(e.Data.PromptExcerpt), Nullable(e.Data.ResponseExcerpt));
+        Nullable(e.Data.RegeneratedFrom), Nullable(e.Data.PromptExcerpt), Nullable(e.Data.ResponseExcerpt),
+        e.Data.TurnId);
 
+    /// <summary>
+    /// Replaces the turn's rating if this one is newer, and moves the counts of the response's cells by the
+    /// difference (a flip up → down moves one count; a withdrawal removes it). A rating whose response is not
+    /// projected yet only updates the rating row: the response counts it when it arrives.
+    /// </summary>
     public void Project(IEvent<ResponseRatedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
         $"""
-        insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        on conflict (turn_id) do update set occurred_at = excluded.occurred_at, rating = excluded.rating, reasons = excluded.reasons,
-            comment = excluded.comment, model_id = excluded.model_id, model_version = excluded.model_version, capabilities = excluded.capabilities
-        where current.occurred_at <= excluded.occurred_at
+        with previous as (select rating from {Ratings} where turn_id = ?),
+        upserted as (
+            insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (turn_id) do update set occurred_at = excluded.occurred_at, rating = excluded.rating, reasons = excluded.reasons,
+                comment = excluded.comment, model_id = excluded.model_id, model_version = excluded.model_version, capabilities = excluded.capabilities
+            where current.occurred_at <= excluded.occurred_at
+            returning rating),
+        delta as (
+            select (n.rating in ('up', 'down'))::int - coalesce((select (rating in ('up', 'down'))::int from previous), 0) as rated,
+                (n.rating = 'up')::int - coalesce((select (rating = 'up')::int from previous), 0) as up,
+                (n.rating = 'down')::int - coalesce((select (rating = 'down')::int from previous), 0) as down
+            from upserted n),
+        response as (select * from {Responses} where turn_id = ?)
+        update {Cells} as cell set rated = cell.rated + d.rated, up = cell.up + d.up, down = cell.down + d.down
+        from delta d, response r cross join lateral unnest(r.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
+        where cell.hour = r.hour and cell.model_id = r.model_id and cell.model_version = r.model_version and cell.capability = cap.name
+            and cell.surface = r.surface and cell.custom_instructions = r.custom_instructions and cell.experiment_arm = r.experiment_arm
         """,
+        e.Data.TurnId,
         e.Data.TurnId, e.StreamId, e.Data.OccurredAt.ToUniversalTime(), Wire(e.Data.Rating), Wire(e.Data.Reasons),
-        Nullable(e.Data.Comment), e.Data.Model.Id, e.Data.Model.Version, e.Data.Capabilities.Distinct().ToArray());
+        Nullable(e.Data.Comment), e.Data.Model.Id, e.Data.Model.Version, e.Data.Capabilities.Distinct().ToArray(),
+        e.Data.TurnId);
 
     public void Project(IEvent<ResponsesComparedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
         $"""

@@ -50,24 +50,17 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Model × version × capability cells for [from, to), plus one "*" row per model version.</summary>
+    /// <summary>Model × version × capability cells for [from, to), plus one "*" row per model version, from the hourly counters.</summary>
     public async Task<IReadOnlyList<SatisfactionCell>> MatrixAsync(DateTimeOffset from, DateTimeOffset to, string? modelId,
         SliceFilter slices, CancellationToken cancellationToken)
     {
-        var sql = $"""
-            with cells as (
-                select r.model_id, r.model_version, c.capability, r.regenerated_from, r.latency_ms, g.rating
-                from {SatisfactionProjection.Responses} r
-                cross join lateral (select unnest(r.capabilities) union all select '{AllCapabilities}') as c(capability)
-                left join {SatisfactionProjection.Ratings} g on g.turn_id = r.turn_id
-                {SliceJoin(slices)}
-                where r.hour >= $1 and r.hour < $2 and ($3::text is null or r.model_id = $3) {SliceWhere(slices, 4)})
-            select model_id, model_version, capability, count(*),
-                count(*) filter (where rating in ('up', 'down')), count(*) filter (where rating = 'up'),
-                count(*) filter (where rating = 'down'), count(*) filter (where regenerated_from is not null), avg(latency_ms)::float8
-            from cells group by 1, 2, 3 order by 1, 2, 3
-            """;
-        await using var command = dataSource.CreateCommand(sql);
+        await using var command = dataSource.CreateCommand($"""
+            select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
+                sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
+            from {SatisfactionProjection.Cells}
+            where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3) {SliceWhere}
+            group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
+            """);
         AddParameters(command, from, to, modelId, slices);
         var cells = new List<SatisfactionCell>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -85,18 +78,14 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<SatisfactionPoint>> OverTimeAsync(string modelId, string? version, string? capability,
         DateTimeOffset from, DateTimeOffset to, string bucket, SliceFilter slices, CancellationToken cancellationToken)
     {
-        var sql = $"""
-            select date_trunc('{(bucket == "day" ? "day" : "hour")}', r.hour at time zone 'UTC') at time zone 'UTC' as bucket, count(*),
-                count(*) filter (where g.rating in ('up', 'down')), count(*) filter (where g.rating = 'up'), count(*) filter (where g.rating = 'down')
-            from {SatisfactionProjection.Responses} r
-            left join {SatisfactionProjection.Ratings} g on g.turn_id = r.turn_id
-            {SliceJoin(slices)}
-            where r.hour >= $1 and r.hour < $2 and r.model_id = $3 {SliceWhere(slices, 4)}
-                and (${SliceParameterCount(slices) + 4}::text is null or r.model_version = ${SliceParameterCount(slices) + 4})
-                and (${SliceParameterCount(slices) + 5}::text is null or ${SliceParameterCount(slices) + 5} = any(r.capabilities))
-            group by 1 order by 1
-            """;
-        await using var command = dataSource.CreateCommand(sql);
+        await using var command = dataSource.CreateCommand($"""
+            select date_trunc('{(bucket == "day" ? "day" : "hour")}', hour at time zone 'UTC') at time zone 'UTC' as bucket,
+                sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8
+            from {SatisfactionProjection.Cells}
+            where hour >= $1 and hour < $2 and model_id = $3 {SliceWhere}
+                and ($7::text is null or model_version = $7) and capability = coalesce($8::text, '{AllCapabilities}')
+            group by 1 having sum(responses) > 0 order by 1
+            """);
         AddParameters(command, from, to, modelId, slices);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)version ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)capability ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
@@ -140,25 +129,21 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         return reasons;
     }
 
-    private static string SliceJoin(SliceFilter slices) =>
-        slices.Any ? $"join {SatisfactionProjection.Conversations} v on v.conversation_id = r.conversation_id" : string.Empty;
-
-    private static int SliceParameterCount(SliceFilter slices) => slices.Any ? 3 : 0;
-
-    private static string SliceWhere(SliceFilter slices, int first) => slices.Any
-        ? $"and (${first}::text is null or v.surface = ${first}) and (${first + 1}::bool is null or v.custom_instructions = ${first + 1}) and (${first + 2}::text is null or v.experiment_arm = ${first + 2})"
-        : string.Empty;
+    /// <summary>Slice filters on the counters' slice columns: parameters $4 (surface), $5 (custom instructions), $6 (experiment arm).</summary>
+    private const string SliceWhere =
+        "and ($4::text is null or surface = $4) and ($5::text is null or custom_instructions = $5) and ($6::text is null or experiment_arm = $6)";
 
     private static void AddParameters(NpgsqlCommand command, DateTimeOffset from, DateTimeOffset to, string? modelId, SliceFilter slices)
     {
         command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
         command.Parameters.Add(new NpgsqlParameter { Value = to.ToUniversalTime() });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)modelId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        if (slices.Any)
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)slices.Surface ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)slices.Surface ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)slices.CustomInstructions ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)slices.ExperimentArm ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        }
+            Value = slices.CustomInstructions is { } on ? (on ? "true" : "false") : DBNull.Value,
+            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text,
+        });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)slices.ExperimentArm ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
     }
 }
