@@ -49,9 +49,11 @@ start_host api Analytics.Api http://127.0.0.1:5080
 
 cat <<INFO
 
-  Platform running. Where to look:
+  Platform running. Where to look (API key header: X-Api-Key: local-dev-viewer-key):
     API (OpenAPI document)     http://127.0.0.1:5080/openapi/v1.json
-    A conversation's events    http://127.0.0.1:5080/api/conversations/{conversationId}/events
+    Satisfaction matrix        curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/satisfaction/matrix?from=2026-01-01T00:00:00Z'
+    Leaderboard                curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/comparisons/leaderboard?from=2026-01-01T00:00:00Z'
+    A conversation             http://127.0.0.1:5080/api/conversations/{conversationId}  (and /events)
     Worker metrics             http://127.0.0.1:5081/metrics   (analytics_ingest_*)
     RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (analytics / analytics)
                                queues: analytics-ingest, analytics-ingest-refused, analytics-ingest_error
