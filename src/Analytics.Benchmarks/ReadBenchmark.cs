@@ -18,17 +18,13 @@ public static class ReadBenchmark
     private const string OverTimeModel = "atlas";
 
     /// <summary>The matrix SQL of <see cref="SatisfactionQueries.MatrixAsync"/> without slices, for EXPLAIN ANALYZE.</summary>
+    // The SQL of SatisfactionQueries.MatrixAsync (hourly counters), without slice filters, for EXPLAIN ANALYZE.
     private const string MatrixSql = $"""
-        with cells as (
-            select r.model_id, r.model_version, c.capability, r.regenerated_from, r.latency_ms, g.rating
-            from {SatisfactionProjection.Responses} r
-            cross join lateral (select unnest(r.capabilities) union all select '*') as c(capability)
-            left join {SatisfactionProjection.Ratings} g on g.turn_id = r.turn_id
-            where r.hour >= $1 and r.hour < $2 and ($3::text is null or r.model_id = $3))
-        select model_id, model_version, capability, count(*),
-            count(*) filter (where rating in ('up', 'down')), count(*) filter (where rating = 'up'),
-            count(*) filter (where rating = 'down'), count(*) filter (where regenerated_from is not null), avg(latency_ms)::float8
-        from cells group by 1, 2, 3 order by 1, 2, 3
+        select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
+            sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
+        from {SatisfactionProjection.Cells}
+        where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3)
+        group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
         """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, string root, CancellationToken ct)
@@ -103,14 +99,17 @@ public static class ReadBenchmark
 
             // 2. Rebuild vs SQL.
             Step("Rebuilding SatisfactionProjection (Marten daemon RebuildProjectionAsync)");
+            var rebuildCpu = CpuSnapshot.Take(null);
             var rebuild = await seeding.RebuildAsync(ct);
             var rebuildRate = stored / rebuild.TotalSeconds;
+            var rebuildUse = CpuSnapshot.Take(null).Since(rebuildCpu);
             var responses = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Responses}", ct);
             var ratings = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Ratings}", ct);
             var conversations = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Conversations}", ct);
             var comparisons = await seeding.ScalarAsync($"select count(*) from {SatisfactionProjection.Comparisons}", ct);
             var responseEvents = await seeding.ScalarAsync("select count(*) from analytics.mt_events where type = 'response_generated_recorded'", ct);
-            Figure("Projection rebuild", FormattableString.Invariant($"{stored:N0} events in {rebuild.TotalSeconds:0.0} s = {rebuildRate:N0} events/s"));
+            Figure("Projection rebuild", FormattableString.Invariant(
+                $"{stored:N0} events in {rebuild.TotalSeconds:0.0} s = {rebuildRate:N0} events/s (CPU: PostgreSQL {rebuildUse.Postgres:0}%, Marten in this process {rebuildUse.Benchmark:0}%; 100% = 1 core)"));
             Figure("Rows projected", FormattableString.Invariant(
                 $"{conversations:N0} conversations, {responses:N0} responses (of {responseEvents:N0} response events), {ratings:N0} ratings, {comparisons:N0} comparisons"));
             targets.Add(("Rebuild ≥ 20,000 events/s", FormattableString.Invariant($"{rebuildRate:N0} events/s"), rebuildRate >= 20_000));
@@ -188,10 +187,12 @@ public static class ReadBenchmark
                     async Task<LoadResult> Load(string name, Func<int, CancellationToken, Task> operation)
                     {
                         Step($"{name}: {settings.Clients} clients for {settings.QueryDuration.TotalSeconds:0} s");
+                        var cpuBefore = CpuSnapshot.Take(api.Pid);
                         var result = await QueryLoad.RunAsync(name, settings.Clients, settings.QueryDuration, operation, ct);
+                        var cpu = CpuSnapshot.Take(api.Pid).Since(cpuBefore);
                         loads.Add(result);
                         Figure(name, FormattableString.Invariant(
-                            $"p50 {result.P50Ms:N1} ms, p99 {result.P99Ms:N1} ms, max {result.MaxMs:N0} ms, {result.RequestsPerSecond:N1} req/s ({result.Requests:N0} requests, {result.Errors} errors)"));
+                            $"p50 {result.P50Ms:N1} ms, p99 {result.P99Ms:N1} ms, max {result.MaxMs:N0} ms, {result.RequestsPerSecond:N1} req/s ({result.Requests:N0} requests, {result.Errors} errors; CPU: PostgreSQL {cpu.Postgres:0}%, API {cpu.Worker:0}%)"));
                         if (result.Errors > 0)
                         {
                             failures.Add($"{name}: {result.Errors} failed requests");

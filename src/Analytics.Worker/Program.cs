@@ -1,4 +1,5 @@
 using Analytics.Conversations;
+using Analytics.Dashboards;
 using Analytics.Hosting;
 using Analytics.Ingesting;
 using JasperFx;
@@ -8,6 +9,7 @@ builder.Host.ApplyJasperFxExtensions(); // `projections rebuild` and Marten's ot
 
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker");
 builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: true);
+builder.Services.AddDashboardReaderRole();
 builder.Services.AddFeedbackIngestion(builder.Configuration);
 builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());
 builder.Services.AddHealthChecks();
