@@ -59,7 +59,12 @@ public sealed class Isolation : IAsyncDisposable
     }
 
     public string ConnectionString(string database, int maxPoolSize = 50) =>
-        new NpgsqlConnectionStringBuilder(_settings.PostgresAdmin) { Database = database, MaxPoolSize = maxPoolSize }.ConnectionString;
+        new NpgsqlConnectionStringBuilder(_settings.PostgresAdmin)
+        {
+            Database = database,
+            MaxPoolSize = maxPoolSize,
+            MaxAutoPrepare = int.Parse(Environment.GetEnvironmentVariable("BENCH_MAX_AUTO_PREPARE") ?? "100", System.Globalization.CultureInfo.InvariantCulture),
+        }.ConnectionString;
 
     /// <summary>Consumers on a queue, as the management API reports them (its statistics lag by a few seconds).</summary>
     public async Task<int> ConsumersAsync(string vhost, string queue, CancellationToken cancellationToken)

@@ -129,7 +129,7 @@ public sealed class ReadSeeding : IAsyncDisposable
     {
         var started = Stopwatch.StartNew();
         using var daemon = await Store.BuildProjectionDaemonAsync();
-        await daemon.RebuildProjectionAsync<SatisfactionProjection>(cancellationToken);
+        await daemon.RebuildProjectionAsync<SatisfactionProjection>(TimeSpan.FromMinutes(60), cancellationToken);
         return started.Elapsed;
     }
 

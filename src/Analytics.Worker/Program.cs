@@ -8,7 +8,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Host.ApplyJasperFxExtensions(); // `projections rebuild` and Marten's other commands
 
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker");
-builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: true);
+// Projections:RunDaemon=false runs a worker that only ingests (e.g. to measure ingestion alone).
+builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: builder.Configuration.GetValue("Projections:RunDaemon", true));
 builder.Services.AddDashboardReaderRole();
 builder.Services.AddFeedbackIngestion(builder.Configuration);
 builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());

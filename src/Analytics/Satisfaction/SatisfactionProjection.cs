@@ -21,6 +21,7 @@ public sealed partial class SatisfactionProjection : EventProjection
     public const string Ratings = EventStoreRegistration.SchemaName + ".sat_ratings";
     public const string Comparisons = EventStoreRegistration.SchemaName + ".sat_comparisons";
     public const string Cells = EventStoreRegistration.SchemaName + ".sat_cells";
+    public const string CellTotals = EventStoreRegistration.SchemaName + ".sat_cell_totals";
 
     /// <summary>Slice value when a response's conversation was not projected before it (or has no experiment).</summary>
     public const string Unknown = "";
@@ -100,7 +101,19 @@ public sealed partial class SatisfactionProjection : EventProjection
             cells.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
         }
 
-        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells })
+        // The same counters without slices: their row count is bounded by hours × model versions × (capabilities + 1)
+        // whatever the traffic, which keeps the unsliced matrix and over-time queries cheap.
+        var totals = new Table(CellTotals);
+        totals.AddColumn<DateTimeOffset>("hour").AsPrimaryKey();
+        totals.AddColumn<string>("model_id").AsPrimaryKey();
+        totals.AddColumn<string>("model_version").AsPrimaryKey();
+        totals.AddColumn<string>("capability").AsPrimaryKey();
+        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
+        {
+            totals.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
+        }
+
+        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals })
         {
             SchemaObjects.Add(table);
             Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
@@ -147,16 +160,26 @@ public sealed partial class SatisfactionProjection : EventProjection
                 coalesce((select experiment_arm from conversation), ''))
             on conflict (turn_id) do nothing
             returning hour, model_id, model_version, capabilities, latency_ms, regenerated_from, surface, custom_instructions, experiment_arm),
-        earlier_rating as (select rating from {Ratings} where turn_id = ?)
-        insert into {Cells} as cell (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm,
-            responses, rated, up, down, regenerations, latency_sum)
-        select i.hour, i.model_id, i.model_version, cap.name, i.surface, i.custom_instructions, i.experiment_arm, 1,
-            coalesce((select (rating in ('up', 'down'))::int from earlier_rating), 0),
-            coalesce((select (rating = 'up')::int from earlier_rating), 0),
-            coalesce((select (rating = 'down')::int from earlier_rating), 0),
-            (i.regenerated_from is not null)::int, i.latency_ms
-        from inserted i cross join lateral unnest(i.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
-        on conflict (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm) do update set
+        earlier_rating as (select rating from {Ratings} where turn_id = ?),
+        counted as (
+            select i.hour, i.model_id, i.model_version, cap.name as capability, i.surface, i.custom_instructions, i.experiment_arm,
+                coalesce((select (rating in ('up', 'down'))::int from earlier_rating), 0) as rated,
+                coalesce((select (rating = 'up')::int from earlier_rating), 0) as up,
+                coalesce((select (rating = 'down')::int from earlier_rating), 0) as down,
+                (i.regenerated_from is not null)::int as regenerations, i.latency_ms as latency
+            from inserted i cross join lateral unnest(i.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
+        sliced as (
+            insert into {Cells} as cell (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm,
+                responses, rated, up, down, regenerations, latency_sum)
+            select hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, 1, rated, up, down, regenerations, latency
+            from counted
+            on conflict (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm) do update set
+                responses = cell.responses + excluded.responses, rated = cell.rated + excluded.rated, up = cell.up + excluded.up,
+                down = cell.down + excluded.down, regenerations = cell.regenerations + excluded.regenerations,
+                latency_sum = cell.latency_sum + excluded.latency_sum)
+        insert into {CellTotals} as cell (hour, model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum)
+        select hour, model_id, model_version, capability, 1, rated, up, down, regenerations, latency from counted
+        on conflict (hour, model_id, model_version, capability) do update set
             responses = cell.responses + excluded.responses, rated = cell.rated + excluded.rated, up = cell.up + excluded.up,
             down = cell.down + excluded.down, regenerations = cell.regenerations + excluded.regenerations,
             latency_sum = cell.latency_sum + excluded.latency_sum
@@ -187,11 +210,15 @@ public sealed partial class SatisfactionProjection : EventProjection
                 (n.rating = 'up')::int - coalesce((select (rating = 'up')::int from previous), 0) as up,
                 (n.rating = 'down')::int - coalesce((select (rating = 'down')::int from previous), 0) as down
             from upserted n),
-        response as (select * from {Responses} where turn_id = ?)
-        update {Cells} as cell set rated = cell.rated + d.rated, up = cell.up + d.up, down = cell.down + d.down
+        response as (select * from {Responses} where turn_id = ?),
+        sliced as (
+            update {Cells} as cell set rated = cell.rated + d.rated, up = cell.up + d.up, down = cell.down + d.down
+            from delta d, response r cross join lateral unnest(r.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
+            where cell.hour = r.hour and cell.model_id = r.model_id and cell.model_version = r.model_version and cell.capability = cap.name
+                and cell.surface = r.surface and cell.custom_instructions = r.custom_instructions and cell.experiment_arm = r.experiment_arm)
+        update {CellTotals} as cell set rated = cell.rated + d.rated, up = cell.up + d.up, down = cell.down + d.down
         from delta d, response r cross join lateral unnest(r.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
         where cell.hour = r.hour and cell.model_id = r.model_id and cell.model_version = r.model_version and cell.capability = cap.name
-            and cell.surface = r.surface and cell.custom_instructions = r.custom_instructions and cell.experiment_arm = r.experiment_arm
         """,
         e.Data.TurnId,
         e.Data.TurnId, e.StreamId, e.Data.OccurredAt.ToUniversalTime(), Wire(e.Data.Rating), Wire(e.Data.Reasons),

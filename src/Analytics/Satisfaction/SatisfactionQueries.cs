@@ -57,8 +57,8 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand($"""
             select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
                 sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
-            from {SatisfactionProjection.Cells}
-            where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3) {SliceWhere}
+            from {CountersFor(slices)}
+            where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3) {SliceWhere(slices)}
             group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
             """);
         AddParameters(command, from, to, modelId, slices);
@@ -81,8 +81,8 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand($"""
             select date_trunc('{(bucket == "day" ? "day" : "hour")}', hour at time zone 'UTC') at time zone 'UTC' as bucket,
                 sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8
-            from {SatisfactionProjection.Cells}
-            where hour >= $1 and hour < $2 and model_id = $3 {SliceWhere}
+            from {CountersFor(slices)}
+            where hour >= $1 and hour < $2 and model_id = $3 {SliceWhere(slices)}
                 and ($7::text is null or model_version = $7) and capability = coalesce($8::text, '{AllCapabilities}')
             group by 1 having sum(responses) > 0 order by 1
             """);
@@ -130,8 +130,12 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Slice filters on the counters' slice columns: parameters $4 (surface), $5 (custom instructions), $6 (experiment arm).</summary>
-    private const string SliceWhere =
-        "and ($4::text is null or surface = $4) and ($5::text is null or custom_instructions = $5) and ($6::text is null or experiment_arm = $6)";
+    private static string SliceWhere(SliceFilter slices) => slices.Any
+        ? "and ($4::text is null or surface = $4) and ($5::text is null or custom_instructions = $5) and ($6::text is null or experiment_arm = $6)"
+        : "and ($4::text is null and $5::text is null and $6::text is null)";
+
+    /// <summary>Unsliced questions read the small totals table; a slice filter reads the sliced counters.</summary>
+    private static string CountersFor(SliceFilter slices) => slices.Any ? SatisfactionProjection.Cells : SatisfactionProjection.CellTotals;
 
     private static void AddParameters(NpgsqlCommand command, DateTimeOffset from, DateTimeOffset to, string? modelId, SliceFilter slices)
     {
