@@ -25,19 +25,3 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = 'analytic
 ALTER DATABASE analytics OWNER TO analytics;
 GRANT ALL PRIVILEGES ON DATABASE analytics TO analytics;
 
--- ---------------------------------------------------------------- read-only Grafana role
-SET password_encryption = 'scram-sha-256';
-
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'analytics_dashboard') THEN
-    CREATE ROLE analytics_dashboard LOGIN PASSWORD 'analytics_dashboard';
-  END IF;
-END
-$$;
-
--- Re-assert attributes on every run: a plain login, read-only sessions, short queries, few connections.
-ALTER ROLE analytics_dashboard WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS
-  CONNECTION LIMIT 20 PASSWORD 'analytics_dashboard';
-ALTER ROLE analytics_dashboard SET default_transaction_read_only = on;
-ALTER ROLE analytics_dashboard SET statement_timeout = '30s';

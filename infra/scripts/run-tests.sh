@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (unit + integration) against real PostgreSQL and RabbitMQ, which it
+# Runs the whole test suite (format check, unit + integration) against real PostgreSQL and RabbitMQ, which it
 # starts first (natively, or with Docker Compose when a Docker engine answers).
 #
 #   infra/scripts/run-tests.sh                      # everything
@@ -10,6 +10,8 @@ cd "$ANALYTICS_REPO_ROOT"
 
 ensure_dotnet
 infra/scripts/services-up.sh
+log "checking formatting (dotnet format --verify-no-changes)"
+dotnet format Analytics.sln --verify-no-changes -v q
 log "building (Release)"
 dotnet build Analytics.sln -c Release -nologo -v q
 # The integration tests create their own databases and vhosts on these servers.

@@ -56,7 +56,8 @@ pg_make_path_traversable() {
 pg_apply_init_sql() {
   log "PostgreSQL: ensuring role '$ANALYTICS_DB_USER' (LOGIN CREATEDB) and database '$ANALYTICS_DB_NAME' ($PG_INIT_SQL)"
   # Fed on stdin, so the postgres user does not need to read the repo.
-  pg_psql_super -q -d postgres <"$PG_INIT_SQL" >/dev/null
+  # Then the read-only Grafana role (its own file, also mounted by docker-compose).
+  cat "$PG_INIT_SQL" "$ANALYTICS_REPO_ROOT/infra/postgres/dashboard-reader.sql" | pg_psql_super -q -d postgres >/dev/null
 }
 
 pg_check_app_login() {

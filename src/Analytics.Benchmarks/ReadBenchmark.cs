@@ -18,11 +18,11 @@ public static class ReadBenchmark
     private const string OverTimeModel = "atlas";
 
     /// <summary>The matrix SQL of <see cref="SatisfactionQueries.MatrixAsync"/> without slices, for EXPLAIN ANALYZE.</summary>
-    // The SQL of SatisfactionQueries.MatrixAsync (hourly counters), without slice filters, for EXPLAIN ANALYZE.
+    // The SQL of SatisfactionQueries.MatrixAsync without slice filters (unsliced hourly counters), for EXPLAIN ANALYZE.
     private const string MatrixSql = $"""
         select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
             sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
-        from {SatisfactionProjection.Cells}
+        from {SatisfactionProjection.CellTotals}
         where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3)
         group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
         """;

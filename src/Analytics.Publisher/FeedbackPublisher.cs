@@ -37,14 +37,7 @@ public sealed partial class FeedbackPublisher(
     public async Task SendBatchAsync(IEnumerable<object> contractEvents, CancellationToken cancellationToken = default)
     {
         var endpoint = await sendEndpoints.GetSendEndpoint(_options.Destination);
-        await endpoint.Send(FeedbackEventBatch.From(contractEvents), context =>
-        {
-            context.Durable = true;
-            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-            {
-                rabbit.Mandatory = true;
-            }
-        }, cancellationToken);
+        await endpoint.Send(FeedbackEventBatch.From(contractEvents), DurableAndMandatory, cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -119,16 +112,7 @@ public sealed partial class FeedbackPublisher(
             try
             {
                 var endpoint = await sendEndpoints.GetSendEndpoint(_options.Destination);
-                // Mandatory: until the platform has bound its queue, the broker returns the message and we retry,
-                // instead of confirming and dropping it.
-                await endpoint.Send(message, context =>
-                {
-                    context.Durable = true;
-                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                    {
-                        rabbit.Mandatory = true;
-                    }
-                }, CancellationToken.None);
+                await endpoint.Send(message, DurableAndMandatory, CancellationToken.None);
                 foreach (var pending in batch)
                 {
                     pending.Confirmed.TrySetResult();
@@ -151,6 +135,19 @@ public sealed partial class FeedbackPublisher(
 
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Persistent and mandatory: until the platform has bound its queue the broker returns the message and the
+    /// send fails (and is retried), instead of being confirmed and dropped.
+    /// </summary>
+    private static void DurableAndMandatory(SendContext<FeedbackEventBatch> context)
+    {
+        context.Durable = true;
+        if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+        {
+            rabbit.Mandatory = true;
         }
     }
 

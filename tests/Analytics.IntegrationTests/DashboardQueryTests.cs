@@ -56,11 +56,11 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
         }
 
         await TestEnvironment.WaitUntilAsync(
-            async () => await Platform.StoredEventCountAsync() >= events.Count && await ProjectionCaughtUpAsync()
+            async () => await Platform.StoredEventCountAsync() >= events.Count && await Platform.ProjectionCaughtUpAsync()
                 && await Worker.MetricAsync("analytics_ingest_events_duplicate_total") > 0
                 && await Worker.MetricAsync("analytics_ingest_events_refused_total") > 0,
             TimeSpan.FromSeconds(90),
-            async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await ProjectionCaughtUpAsync()} "
+            async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await Platform.ProjectionCaughtUpAsync()} "
                 + $"({await ScalarAsync("select string_agg(name || '=' || last_seq_id, ', ') from analytics.mt_event_progression")} of "
                 + $"{await ScalarAsync("select max(seq_id) || ' (' || count(*) filter (where type = 'tombstone') || ' tombstones)' from analytics.mt_events")}); "
                 + $"duplicates {await Worker.MetricAsync("analytics_ingest_events_duplicate_total")}, refused {await Worker.MetricAsync("analytics_ingest_events_refused_total")}\n{Worker.Output}");
@@ -76,24 +76,6 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return Convert.ToString(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
-    }
-
-    private async Task<bool> ProjectionCaughtUpAsync()
-    {
-        await using var connection = new NpgsqlConnection(Platform.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
-                >= coalesce((select max(seq_id) from analytics.mt_events), 0)
-            """, connection);
-        try
-        {
-            return (bool)(await command.ExecuteScalarAsync())!;
-        }
-        catch (PostgresException)
-        {
-            return false; // tables not created yet
-        }
     }
 }
 

@@ -53,7 +53,7 @@ public sealed class PiiRedactionTests : IAsyncLifetime
         }
 
         var total = probes.Count + traffic.Count;
-        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= total && await ProjectedAsync(), TimeSpan.FromSeconds(120),
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= total && await _platform.ProjectionCaughtUpAsync(), TimeSpan.FromSeconds(120),
             async () => $"stored {await _platform.StoredEventCountAsync()} of {total}");
 
         await using var connection = new NpgsqlConnection(_platform.ConnectionString);
@@ -83,23 +83,5 @@ public sealed class PiiRedactionTests : IAsyncLifetime
 
         Assert.All(Seeded, pii => Assert.DoesNotContain(pii, worker.Output, StringComparison.Ordinal));
         Assert.True(await worker.MetricAsync("analytics_ingest_pii_redacted_total", "kind=\"email\"") >= 2);
-    }
-
-    private async Task<bool> ProjectedAsync()
-    {
-        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
-                >= coalesce((select max(seq_id) from analytics.mt_events), 0)
-            """, connection);
-        try
-        {
-            return (bool)(await command.ExecuteScalarAsync())!;
-        }
-        catch (PostgresException)
-        {
-            return false;
-        }
     }
 }

@@ -46,8 +46,8 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
             }
         }
 
-        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count && await ProjectionCaughtUpAsync(),
-            Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await ProjectionCaughtUpAsync()}");
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count && await _platform.ProjectionCaughtUpAsync(),
+            Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await _platform.ProjectionCaughtUpAsync()}");
 
         var client = ApiClients.Viewer(_api);
         var matrix = await client.GetFromJsonAsync<JsonElement>("/api/satisfaction/matrix?from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z");
@@ -77,24 +77,6 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
             var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.Equal(title, problem.GetProperty("title").GetString());
-        }
-    }
-
-    private async Task<bool> ProjectionCaughtUpAsync()
-    {
-        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
-                >= coalesce((select max(seq_id) from analytics.mt_events), 0)
-            """, connection);
-        try
-        {
-            return (bool)(await command.ExecuteScalarAsync())!;
-        }
-        catch (PostgresException)
-        {
-            return false; // tables not created yet
         }
     }
 

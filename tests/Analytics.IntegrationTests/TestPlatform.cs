@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Analytics.Conversations;
 using Analytics.Ingesting;
 using Npgsql;
@@ -153,6 +152,25 @@ public sealed class TestPlatform : IAsyncDisposable
         return stored;
     }
 
+    /// <summary>True once the satisfaction projection has processed every stored event (false before its tables exist).</summary>
+    public async Task<bool> ProjectionCaughtUpAsync()
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
+                >= coalesce((select max(seq_id) from analytics.mt_events), 0)
+            """, connection);
+        try
+        {
+            return (bool)(await command.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException)
+        {
+            return false; // tables not created yet
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var worker in _workers)
@@ -174,6 +192,4 @@ public sealed class TestPlatform : IAsyncDisposable
         await drop.ExecuteNonQueryAsync();
         _management.Dispose();
     }
-
-    public static string Json(object value) => JsonSerializer.Serialize(value);
 }

@@ -26,7 +26,7 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
     private const int MaxAttempts = 10;
     private const int MaxEventsPerTransaction = 1000;
     private readonly SemaphoreSlim _writer = new(1, 1);
-    private readonly EventGraphAccessor _events = new(store);
+    private readonly Marten.Events.EventGraph _events = ((DocumentStore)store).Events;
 
     public async Task<AppendOutcome> AppendAsync(IReadOnlyList<AcceptedEvent> events, CancellationToken cancellationToken)
     {
@@ -125,7 +125,7 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
 
     private IEvent ToMartenEvent(AcceptedEvent accepted)
     {
-        var martenEvent = _events.Build(accepted.Recorded);
+        var martenEvent = _events.BuildEvent(accepted.Recorded);
         martenEvent.Id = accepted.EventId;
         return martenEvent;
     }
@@ -150,11 +150,4 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Append attempt {Attempt} met a concurrent writer ({Conflict}); retrying")]
     private static partial void LogConflict(ILogger logger, int attempt, string conflict);
-
-    private sealed class EventGraphAccessor(IDocumentStore store)
-    {
-        private readonly Marten.Events.EventGraph _graph = ((DocumentStore)store).Events;
-
-        public IEvent Build(object data) => _graph.BuildEvent(data);
-    }
 }
