@@ -1,4 +1,5 @@
 using Analytics.Access;
+using Analytics.Alerting;
 using Analytics.Comparisons;
 using Analytics.Conversations;
 using Analytics.Exporting;
@@ -12,6 +13,7 @@ builder.Services.AddEventStore(builder.Configuration);
 builder.Services.AddSatisfactionQueries();
 builder.Services.AddComparisonQueries();
 builder.Services.AddApiKeyAccess(builder.Configuration);
+builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddProblemDetails();
 // Unparseable query parameters (from=yesterday) are a 400 with problem details, never an exception page.
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
@@ -32,6 +34,7 @@ app.MapConversationView();
 app.MapSatisfactionEndpoints();
 app.MapComparisonEndpoints();
 app.MapPreferencePairsExport();
+app.MapAlertEndpoints();
 
 app.Run();
 

@@ -3,6 +3,11 @@ using System.Globalization;
 using Analytics.Benchmarks;
 using Spectre.Console;
 
+if (args.Length > 0 && args[0] == "alerts")
+{
+    return AlertEvaluation.Run(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "read")
 {
     using var readCancellation = new CancellationTokenSource();

@@ -54,7 +54,10 @@ public sealed class TrafficModel
         {
             foreach (var capability in CapabilityNames)
             {
-                _baseline[(model.Id, model.Version, capability)] = Math.Round(0.60 + (0.30 * random.NextDouble()), 3);
+                var rate = Math.Round(0.60 + (0.30 * random.NextDouble()), 3);
+                _baseline[(model.Id, model.Version, capability)] = Options.VersionsShareRates
+                    ? _baseline.GetValueOrDefault((model.Id, ModelVersions.First(m => m.Id == model.Id).Version, capability), rate)
+                    : rate;
             }
         }
     }

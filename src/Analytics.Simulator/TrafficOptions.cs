@@ -54,6 +54,13 @@ public sealed record TrafficOptions
     /// <summary>Share of comments that contain an e-mail address or a phone number (planted PII).</summary>
     public double PiiCommentProbability { get; init; } = 0.15;
 
+    /// <summary>
+    /// When true, every version of a model family has the same thumbs-up rate per capability (the first version's),
+    /// so that no version is better or worse than its predecessor unless a regression is injected (used to evaluate
+    /// regression alerts against a known truth). When false (default), each version × capability has its own rate.
+    /// </summary>
+    public bool VersionsShareRates { get; init; }
+
     /// <summary>An optional regression: one model × capability cell gets worse from some point on.</summary>
     public RegressionInjection? InjectRegression { get; init; }
 }

@@ -1,3 +1,4 @@
+using Analytics.Alerting;
 using Analytics.Conversations;
 using Analytics.Dashboards;
 using Analytics.Hosting;
@@ -12,6 +13,7 @@ builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker"
 builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: builder.Configuration.GetValue("Projections:RunDaemon", true));
 builder.Services.AddDashboardReaderRole();
 builder.Services.AddFeedbackIngestion(builder.Configuration);
+builder.Services.AddRegressionAlerts(builder.Configuration);
 builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());
 builder.Services.AddHealthChecks();
 

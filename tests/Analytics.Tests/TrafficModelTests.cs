@@ -7,6 +7,20 @@ namespace Analytics.Tests;
 public class TrafficModelTests
 {
     [Fact]
+    public void Versions_can_share_their_rates_so_that_no_version_differs_unless_a_regression_is_injected()
+    {
+        var shared = new TrafficModel(new TrafficOptions { Seed = 3, VersionsShareRates = true });
+        var own = new TrafficModel(new TrafficOptions { Seed = 3 });
+        foreach (var capability in TrafficModel.Capabilities)
+        {
+            Assert.Equal(shared.BaselineUpRate("cirrus", "7", capability), shared.BaselineUpRate("cirrus", "8", capability));
+            Assert.Equal(own.BaselineUpRate("cirrus", "7", capability), shared.BaselineUpRate("cirrus", "7", capability));
+        }
+
+        Assert.Contains(TrafficModel.Capabilities, c => own.BaselineUpRate("cirrus", "7", c) != own.BaselineUpRate("cirrus", "8", c));
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_traffic_and_another_seed_does_not()
     {
         string Render(int seed) => string.Join('\n', new TrafficModel(new TrafficOptions { Seed = seed }).Generate().Take(500)

@@ -1,6 +1,7 @@
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
+using Analytics.Alerting;
 using Analytics.Satisfaction;
 using Marten;
 using Microsoft.Extensions.Configuration;
@@ -75,5 +76,6 @@ public static class EventStoreRegistration
         options.Events.AddEventType<ResponseRatedRecorded>();
         options.Events.AddEventType<ResponsesComparedRecorded>();
         options.AddSatisfactionViews();
+        options.AddRegressionAlertStore();
     }
 }

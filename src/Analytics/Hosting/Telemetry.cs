@@ -1,3 +1,4 @@
+using Analytics.Alerting;
 using Analytics.Ingesting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,7 +36,7 @@ public static class Telemetry
         telemetry
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(IngestionMetrics.MeterName, "MassTransit", "Marten", "Npgsql")
+                metrics.AddMeter(IngestionMetrics.MeterName, AlertMetrics.MeterName, "MassTransit", "Marten", "Npgsql")
                     .AddAspNetCoreInstrumentation()
                     .AddPrometheusExporter();
                 if (otlp)
