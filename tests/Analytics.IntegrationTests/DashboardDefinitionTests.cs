@@ -94,6 +94,30 @@ public sealed class DashboardDefinitionTests
     }
 
     [Fact]
+    public void Alert_rules_have_unique_uids_and_query_provisioned_datasources_or_expressions()
+    {
+        var rules = DashboardFiles.AlertRules();
+        var datasources = DashboardFiles.ProvisionedDatasources();
+        Assert.NotEmpty(rules);
+        Assert.Equal(rules.Count, rules.Select(r => (string?)r.Rule["uid"]).Distinct().Count());
+        foreach (var (file, rule) in rules)
+        {
+            var data = rule["data"]!.AsArray().Select(d => d!.AsObject()).ToList();
+            Assert.Contains(data, d => (string?)d["refId"] == (string?)rule["condition"]);
+            foreach (var query in data)
+            {
+                var uid = (string)query["datasourceUid"]!;
+                Assert.True(uid == "__expr__" || datasources.ContainsKey(uid), $"{file} / {rule["title"]}: unknown datasource {uid}");
+            }
+
+            if ((string?)rule["annotations"]?["__dashboardUid__"] is { } dashboardUid)
+            {
+                Assert.Contains(DashboardFiles.Load(), d => (string?)d.Json["uid"] == dashboardUid);
+            }
+        }
+    }
+
+    [Fact]
     public void The_expander_writes_what_Grafana_writes()
     {
         var expander = new GrafanaSqlExpander(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero),

@@ -16,6 +16,15 @@ public static partial class DashboardFiles
             .Select(path => (Path.GetFileName(path), JsonNode.Parse(File.ReadAllText(path))!.AsObject()))
             .ToList();
 
+    /// <summary>The Grafana alert rules provisioned from infra/grafana/provisioning/alerting/*.json, with their file.</summary>
+    public static IReadOnlyList<(string File, JsonObject Rule)> AlertRules() =>
+        Directory.GetFiles(Path.Combine(TestEnvironment.RepositoryRoot(), "infra", "grafana", "provisioning", "alerting"), "*.json")
+            .Order(StringComparer.Ordinal)
+            .SelectMany(path => JsonNode.Parse(File.ReadAllText(path))!["groups"]!.AsArray()
+                .SelectMany(g => g!["rules"]!.AsArray())
+                .Select(r => (Path.GetFileName(path), r!.AsObject())))
+            .ToList();
+
     /// <summary>uid → type of every data source in infra/grafana/provisioning/datasources/*.yaml.</summary>
     public static IReadOnlyDictionary<string, string> ProvisionedDatasources()
     {

@@ -1,3 +1,6 @@
+using Marten;
+using Analytics.Conversations;
+using Analytics.Alerting;
 using System.Data;
 using System.Globalization;
 using System.Text.Json;
@@ -64,6 +67,25 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
                 + $"({await ScalarAsync("select string_agg(name || '=' || last_seq_id, ', ') from analytics.mt_event_progression")} of "
                 + $"{await ScalarAsync("select max(seq_id) || ' (' || count(*) filter (where type = 'tombstone') || ' tombstones)' from analytics.mt_events")}); "
                 + $"duplicates {await Worker.MetricAsync("analytics_ingest_events_duplicate_total")}, refused {await Worker.MetricAsync("analytics_ingest_events_refused_total")}\n{Worker.Output}");
+
+        // Two regression alerts as the worker's detector stores them (one active and acknowledged, one resolved), for the
+        // Regressions dashboard and the Grafana alert rules; the inline projection writes analytics.alerts.
+        await using (var store = DocumentStore.For(options => EventStoreRegistration.ConfigureEventStore(options, dataSource)))
+        await using (var session = store.LightweightSession())
+        {
+            RegressionEvidence Evidence(double windowRate) => new(BaselineKinds.PreviousVersion, "2026-10", 900, 180, 0.2, 0.175, 0.227,
+                TrafficStart.AddHours(2), TrafficStart.AddHours(3), 200, (long)(200 * windowRate), windowRate, windowRate - 0.06, windowRate + 0.06,
+                11.2, 10, 0.06, 1.1, 0.0004);
+            var active = new CellKey("atlas", "2026-11", "browsing");
+            var resolved = new CellKey("borealis", "1.5", "chat");
+            var activeId = Guid.CreateVersion7();
+            var resolvedId = Guid.CreateVersion7();
+            session.Events.Append(RegressionWatch.StreamIdOf(active), new RegressionDetected(activeId, active, TrafficStart.AddHours(3), Evidence(0.33)),
+                new RegressionAcknowledged(activeId, "api-key:triager", TrafficStart.AddHours(4), "looking"));
+            session.Events.Append(RegressionWatch.StreamIdOf(resolved), new RegressionDetected(resolvedId, resolved, TrafficStart.AddHours(2), Evidence(0.3)),
+                new RegressionResolved(resolvedId, resolved, TrafficStart.AddHours(5), Evidence(0.19)));
+            await session.SaveChangesAsync();
+        }
 
         Assert.True(await DashboardReaderRole.TryGrantAsync(dataSource, CancellationToken.None));
     }
@@ -196,13 +218,35 @@ public sealed partial class DashboardQueryTests(DashboardPlatformFixture fixture
     }
 
     [Fact]
+    public async Task Every_alert_rule_query_runs_as_the_read_only_role_and_returns_a_numeric_value()
+    {
+        await using var reader = NpgsqlDataSource.Create(fixture.ReaderConnectionString);
+        var expander = new GrafanaSqlExpander(From, To, "1h");
+        var checkedQueries = 0;
+        foreach (var (file, rule) in DashboardFiles.AlertRules())
+        {
+            foreach (var query in rule["data"]!.AsArray().Select(d => d!.AsObject()).Where(d => (string?)d["datasourceUid"] == "analytics-pg"))
+            {
+                var where = $"{file} / {rule["title"]} / {query["refId"]}";
+                var result = await RunAsync(reader, expander.Expand((string)query["model"]!["rawSql"]!), where);
+                Assert.True(result.Rows.Count > 0, $"{where}: no rows");
+                Assert.Single(result.Columns.Cast<DataColumn>(), c => IsNumeric(c.DataType));
+                checkedQueries++;
+            }
+        }
+
+        Assert.True(checkedQueries >= 2, $"only {checkedQueries} alert queries checked");
+    }
+
+    [Fact]
     public async Task The_read_only_role_holds_select_on_the_projection_tables_and_nothing_else()
     {
         await using var connection = new NpgsqlConnection(fixture.Platform.ConnectionString);
         await connection.OpenAsync();
         var grants = await ListAsync(connection,
             "select table_schema || '.' || table_name || ':' || privilege_type from information_schema.role_table_grants where grantee = 'analytics_dashboard'");
-        var projectionTables = await ListAsync(connection, "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%'");
+        var projectionTables = await ListAsync(connection,
+            "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%' or (schemaname = 'analytics' and tablename = 'alerts')");
         Assert.Superset(DashboardReaderRole.RequiredTables.ToHashSet(), projectionTables.ToHashSet());
         Assert.Equal(projectionTables.Select(t => t + ":SELECT").Order(StringComparer.Ordinal), grants.Order(StringComparer.Ordinal));
 
