@@ -17,7 +17,8 @@ namespace Analytics.IntegrationTests;
 /// <summary>
 /// The simulator injects a regression into the real stack (broker, worker with its detector, PostgreSQL): the alert
 /// appears in the API, on the RabbitMQ alert exchange and at a webhook receiver, with its evidence; it can be
-/// acknowledged once, by a triager; when the cell recovers, the alert resolves and that is delivered too.
+/// acknowledged once, by a triager; when the cell recovers, the alert resolves and that is delivered too. A webhook
+/// receiver that is down delays only itself: it gets the alert once it is up.
 /// </summary>
 public sealed class RegressionAlertTests : IAsyncLifetime
 {
@@ -25,6 +26,7 @@ public sealed class RegressionAlertTests : IAsyncLifetime
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentQueue<JsonElement> _webhookBodies = new();
+    private readonly ConcurrentQueue<JsonElement> _lateWebhookBodies = new();
     private TestPlatform _platform = null!;
     private WebApplicationFactory<Program> _api = null!;
     private WebApplication _webhook = null!;
@@ -35,15 +37,31 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
             host.UseSetting("ConnectionStrings:Marten", _platform.ConnectionString));
 
+        _webhook = Receiver("http://127.0.0.1:0", _webhookBodies);
+        await _webhook.StartAsync();
+    }
+
+    private static WebApplication Receiver(string url, ConcurrentQueue<JsonElement> bodies)
+    {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        _webhook = builder.Build();
-        _webhook.MapPost("/hook", async (HttpRequest request) =>
+        builder.WebHost.UseUrls(url);
+        var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpRequest request) =>
         {
-            _webhookBodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+            bodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
             return Results.Ok();
         });
-        await _webhook.StartAsync();
+        return receiver;
+    }
+
+    /// <summary>A loopback port nothing listens on (yet).</summary>
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     public async Task DisposeAsync()
@@ -57,12 +75,16 @@ public sealed class RegressionAlertTests : IAsyncLifetime
     public async Task An_injected_regression_is_alerted_everywhere_with_its_evidence_and_resolves_after_recovery()
     {
         var webhookUrl = _webhook.Urls.Single() + "/hook";
+        var latePort = FreePort();
         var worker = await _platform.StartWorkerAsync(new Dictionary<string, string>
         {
             ["Alerts:IntervalSeconds"] = "1",
             ["Alerts:DeliveryIntervalSeconds"] = "0.2",
             ["Alerts:Webhooks:0:Name"] = "test",
             ["Alerts:Webhooks:0:Url"] = webhookUrl,
+            ["Alerts:Webhooks:1:Name"] = "late",
+            ["Alerts:Webhooks:1:Url"] = $"http://127.0.0.1:{latePort}/hook",
+            ["Alerts:MaxRetryDelaySeconds"] = "1",
             // A test-sized cell: fewer ratings before a baseline is trusted, a larger shift, independent ratings.
             ["Alerts:Detector:MinimumBaselineRatings"] = "50",
             ["Alerts:Detector:MinimumWindowRatings"] = "20",
@@ -113,9 +135,20 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         Assert.Equal("atlas", published.GetProperty("modelId").GetString());
         Assert.Equal("browsing", published.GetProperty("capability").GetString());
         Assert.Equal(alert.Evidence.WindowRated, published.GetProperty("evidence").GetProperty("windowRated").GetInt64());
-        var posted = await WebhookBodyAsync(alert.AlertId, AlertNotification.DetectedType);
+        var posted = await WebhookBodyAsync(_webhookBodies, alert.AlertId, AlertNotification.DetectedType);
         Assert.StartsWith("Regression: atlas@2026-11 × browsing", posted.GetProperty("text").GetString());
         Assert.Equal(1, await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\""));
+
+        // The "late" receiver is down: its delivery failed and waits for a retry; the others were not held up by it.
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.ScalarAsync<long>(
+                $"select count(*) from analytics.alert_deliveries where channel = 'webhook:late' and delivered_at is null and attempts > 0 and last_error is not null and alert_id = '{alert.AlertId}'") == 1,
+            Timeout, () => Task.FromResult("no failed delivery to the late webhook recorded"));
+        Assert.True(await worker.MetricAsync("analytics_alerts_deliveries_total", "outcome=\"failed\"") > 0);
+        await using (var late = Receiver($"http://127.0.0.1:{latePort}", _lateWebhookBodies))
+        {
+            await late.StartAsync();
+            await WebhookBodyAsync(_lateWebhookBodies, alert.AlertId, AlertNotification.DetectedType);
+        }
 
         // Acknowledging needs the triager role, and happens once.
         using var anonymous = _api.CreateClient();
@@ -156,7 +189,7 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         Assert.True(resolved.Alert.ResolvedEvidence!.WindowDownRate < alert.Evidence.WindowDownRate);
         Assert.Equal(["regression_detected", "regression_acknowledged", "regression_resolved"], resolved.History.Select(h => h.Type));
         await NextAlertMessageAsync(channel, queue, alert.AlertId, AlertNotification.ResolvedType);
-        Assert.StartsWith("Resolved:", (await WebhookBodyAsync(alert.AlertId, AlertNotification.ResolvedType)).GetProperty("text").GetString());
+        Assert.StartsWith("Resolved:", (await WebhookBodyAsync(_webhookBodies, alert.AlertId, AlertNotification.ResolvedType)).GetProperty("text").GetString());
         await TestEnvironment.WaitUntilAsync(
             async () => await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\"") == 0,
             Timeout, () => Task.FromResult("the active gauge did not go back to 0"));
@@ -192,15 +225,15 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         return found!.Value;
     }
 
-    private async Task<JsonElement> WebhookBodyAsync(Guid alertId, string type)
+    private static async Task<JsonElement> WebhookBodyAsync(ConcurrentQueue<JsonElement> bodies, Guid alertId, string type)
     {
         JsonElement? found = null;
         await TestEnvironment.WaitUntilAsync(() =>
             {
-                found = _webhookBodies.Cast<JsonElement?>().FirstOrDefault(b =>
+                found = bodies.Cast<JsonElement?>().FirstOrDefault(b =>
                     b!.Value.GetProperty("alert").GetProperty("alertId").GetGuid() == alertId && b.Value.GetProperty("alert").GetProperty("type").GetString() == type);
                 return Task.FromResult(found is not null);
-            }, Timeout, () => Task.FromResult($"the webhook received no {type} for {alertId}; it got {_webhookBodies.Count} bodies"));
+            }, Timeout, () => Task.FromResult($"the webhook received no {type} for {alertId}; it got {bodies.Count} bodies"));
         return found!.Value;
     }
 }

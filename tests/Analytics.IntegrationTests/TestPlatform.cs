@@ -153,6 +153,15 @@ public sealed class TestPlatform : IAsyncDisposable
     }
 
     /// <summary>True once the satisfaction projection has processed every stored event (false before its tables exist).</summary>
+    /// <summary>The first column of the first row of a query against the test database.</summary>
+    public async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
     public async Task<bool> ProjectionCaughtUpAsync()
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
