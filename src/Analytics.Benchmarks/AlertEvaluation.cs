@@ -19,7 +19,7 @@ public static class AlertEvaluation
     public const string Usage = """
         alerts [--runs 40] [--conversations-per-minute 600] [--warmup-hours 4] [--hours-after 4] [--drop 0.08]
                [--shift 0.06] [--margin 1.5] [--threshold 10] [--recovery-threshold 4] [--min-baseline 300] [--min-window 60]
-               [--naive-thresholds 0.3,0.35,0.4,0.45,0.5] [--naive-min-ratings 30] [--markdown]
+               [--naive-thresholds 0.3,0.4,0.5,0.55,0.6,0.7] [--naive-min-ratings 30] [--markdown]
         """;
 
     private static readonly (string Model, string Version, string Capability)[] InjectedCells =
@@ -50,6 +50,11 @@ public static class AlertEvaluation
             $"after {settings.WarmupHours} h), {settings.ConversationsPerMinute:N0} conversations/min (~{settings.ConversationsPerMinute * TrafficOptions.ApproximateEventsPerConversation / 60:N0} events/s) " +
             $"for {settings.WarmupHours + settings.HoursAfter} virtual hours each; CUSUM shift {settings.Shift}, h {settings.Threshold}, " +
             $"min baseline {settings.MinBaseline}, min window {settings.MinWindow}");
+
+        if (AnsiConsole.Profile.Width < 200)
+        {
+            AnsiConsole.Profile.Width = 200;
+        }
 
         var started = System.Diagnostics.Stopwatch.StartNew();
         var results = new RunResult[settings.Runs];
@@ -360,7 +365,7 @@ public static class AlertEvaluation
                 D("drop", 0.08), D("shift", Defaults.Shift), D("margin", Defaults.BaselineMargin), D("threshold", Defaults.Threshold),
                 D("recovery-threshold", Defaults.RecoveryThreshold), (long)D("min-baseline", Defaults.MinimumBaselineRatings),
                 (long)D("min-window", Defaults.MinimumWindowRatings),
-                (values.GetValueOrDefault("naive-thresholds") ?? "0.3,0.35,0.4,0.45,0.5").Split(',').Select(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray(),
+                (values.GetValueOrDefault("naive-thresholds") ?? "0.3,0.4,0.5,0.55,0.6,0.7").Split(',').Select(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray(),
                 (long)D("naive-min-ratings", 30), markdown);
         }
     }
