@@ -12,6 +12,7 @@ builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker"
 // Projections:RunDaemon=false runs a worker that only ingests (e.g. to measure ingestion alone).
 builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: builder.Configuration.GetValue("Projections:RunDaemon", true));
 builder.Services.AddDashboardReaderRole();
+builder.Services.AddProjectionHealth();
 builder.Services.AddFeedbackIngestion(builder.Configuration);
 builder.Services.AddRegressionAlerts(builder.Configuration);
 builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());

@@ -36,7 +36,7 @@ public static class Telemetry
         telemetry
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(IngestionMetrics.MeterName, AlertMetrics.MeterName, "MassTransit", "Marten", "Npgsql")
+                metrics.AddMeter(IngestionMetrics.MeterName, AlertMetrics.MeterName, ProjectionHealth.MeterName, "MassTransit", "Marten", "Npgsql")
                     .AddAspNetCoreInstrumentation()
                     .AddPrometheusExporter();
                 if (otlp)

@@ -1,0 +1,106 @@
+using System.Diagnostics.Metrics;
+using Analytics.Conversations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Analytics.Hosting;
+
+/// <summary>
+/// Meter Analytics.Projections: how far each async projection is behind the event store and how many events the
+/// daemon could not project. Marten's daemon skips an event whose projection throws and records it in
+/// mt_doc_deadletterevent; without this gauge that would be silent. Refreshed every few seconds by reading
+/// mt_event_progression, mt_events and the dead-letter table. Prometheus: analytics_projection_lag_events,
+/// analytics_projection_lag_seconds, analytics_projection_dead_letters (label projection).
+/// </summary>
+public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogger<ProjectionHealth> logger) : BackgroundService
+{
+    public const string MeterName = "Analytics.Projections";
+
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    private readonly Meter _meter = new(MeterName);
+    private volatile IReadOnlyList<(string Projection, long LagEvents, double LagSeconds, long DeadLetters)> _latest = [];
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _meter.CreateObservableGauge("analytics.projection.lag.events",
+            () => _latest.Select(p => new Measurement<long>(p.LagEvents, new KeyValuePair<string, object?>("projection", p.Projection))),
+            description: "Events stored but not yet processed by the projection");
+        _meter.CreateObservableGauge("analytics.projection.lag.seconds",
+            () => _latest.Select(p => new Measurement<double>(p.LagSeconds, new KeyValuePair<string, object?>("projection", p.Projection))),
+            unit: "s", description: "Age of the oldest event the projection has not processed yet (0 when caught up)");
+        _meter.CreateObservableGauge("analytics.projection.dead_letters",
+            () => _latest.Select(p => new Measurement<long>(p.DeadLetters, new KeyValuePair<string, object?>("projection", p.Projection))),
+            description: "Events the projection daemon skipped because the projection threw (mt_doc_deadletterevent)");
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                _latest = await ReadAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is PostgresException or NpgsqlException)
+            {
+                LogReadFailed(logger, ex.Message);
+            }
+
+            await Task.Delay(Interval, stoppingToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<(string, long, double, long)>> ReadAsync(CancellationToken ct)
+    {
+        var schema = EventStoreRegistration.SchemaName;
+        bool deadLetterTable;
+        await using (var exists = dataSource.CreateCommand($"select to_regclass('{schema}.mt_doc_deadletterevent') is not null"))
+        {
+            // Marten creates the dead-letter table when it first needs it.
+            deadLetterTable = (bool)(await exists.ExecuteScalarAsync(ct))!;
+        }
+
+        var deadLetters = deadLetterTable
+            ? $"select coalesce(data ->> 'projectionName', data ->> 'ProjectionName') as projection, count(*) as n from {schema}.mt_doc_deadletterevent group by 1"
+            : "select null::text as projection, 0::bigint as n where false";
+        await using var command = dataSource.CreateCommand(
+            $"""
+            with high as (select coalesce(max(seq_id), 0) as seq from {schema}.mt_events),
+            progress as (
+                select split_part(name, ':', 1) as projection, min(last_seq_id) as last_seq
+                from {schema}.mt_event_progression where name <> 'HighWaterMark' group by 1),
+            dead as ({deadLetters})
+            select p.projection, greatest(h.seq - p.last_seq, 0),
+                coalesce(extract(epoch from now() - (select e.timestamp from {schema}.mt_events e where e.seq_id > p.last_seq order by e.seq_id limit 1)), 0),
+                coalesce((select sum(d.n) from dead d where p.projection like d.projection || '%' or d.projection like p.projection || '%'), 0)
+            from progress p cross join high h order by 1
+            """);
+        var rows = new List<(string, long, double, long)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add((reader.GetString(0), reader.GetInt64(1), Convert.ToDouble(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return rows;
+    }
+
+    public override void Dispose()
+    {
+        _meter.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Projection health not readable yet: {Reason}")]
+    private static partial void LogReadFailed(ILogger logger, string reason);
+}
+
+public static class ProjectionHealthRegistration
+{
+    public static IServiceCollection AddProjectionHealth(this IServiceCollection services) =>
+        services.AddHostedService<ProjectionHealth>();
+}
