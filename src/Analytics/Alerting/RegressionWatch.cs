@@ -47,6 +47,13 @@ public sealed partial class RegressionWatch(
                 using var timer = new PeriodicTimer(interval, time);
                 do
                 {
+                    // The lock lives as long as its connection: if that connection died (a database restart), another
+                    // worker may lead by now, so stop here and compete again.
+                    await using (var alive = new NpgsqlCommand("select 1", leader))
+                    {
+                        await alive.ExecuteScalarAsync(stoppingToken);
+                    }
+
                     await LookAsync(detector, stoppingToken);
                 }
                 while (await timer.WaitForNextTickAsync(stoppingToken));
