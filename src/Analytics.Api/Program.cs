@@ -4,6 +4,7 @@ using Analytics.Conversations;
 using Analytics.Exporting;
 using Analytics.Hosting;
 using Analytics.Satisfaction;
+using Analytics.Triage;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,7 @@ builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-api");
 builder.Services.AddEventStore(builder.Configuration);
 builder.Services.AddSatisfactionQueries();
 builder.Services.AddComparisonQueries();
+builder.Services.AddTriageQueries();
 builder.Services.AddApiKeyAccess(builder.Configuration);
 builder.Services.AddProblemDetails();
 // Unparseable query parameters (from=yesterday) are a 400 with problem details, never an exception page.
@@ -24,6 +26,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseStaticFiles(); // the triage page: wwwroot/triage/
 app.MapOpenApi();
 app.MapHealthChecks("/health");
 app.MapPrometheusScrapingEndpoint();
@@ -32,6 +35,7 @@ app.MapConversationView();
 app.MapSatisfactionEndpoints();
 app.MapComparisonEndpoints();
 app.MapPreferencePairsExport();
+app.MapTriageEndpoints();
 
 app.Run();
 

@@ -2,6 +2,7 @@ using Analytics.Conversations;
 using Analytics.Dashboards;
 using Analytics.Hosting;
 using Analytics.Ingesting;
+using Analytics.Triage;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -11,6 +12,7 @@ builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker"
 // Projections:RunDaemon=false runs a worker that only ingests (e.g. to measure ingestion alone).
 builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: builder.Configuration.GetValue("Projections:RunDaemon", true));
 builder.Services.AddDashboardReaderRole();
+builder.Services.AddTriageClustering(builder.Configuration); // thumbs-down clusters, in the async daemon
 builder.Services.AddFeedbackIngestion(builder.Configuration);
 builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());
 builder.Services.AddHealthChecks();

@@ -202,7 +202,7 @@ public sealed partial class DashboardQueryTests(DashboardPlatformFixture fixture
         await connection.OpenAsync();
         var grants = await ListAsync(connection,
             "select table_schema || '.' || table_name || ':' || privilege_type from information_schema.role_table_grants where grantee = 'analytics_dashboard'");
-        var projectionTables = await ListAsync(connection, "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%'");
+        var projectionTables = await ListAsync(connection, "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%' or tablename like 'tri\\_%'");
         Assert.Superset(DashboardReaderRole.RequiredTables.ToHashSet(), projectionTables.ToHashSet());
         Assert.Equal(projectionTables.Select(t => t + ":SELECT").Order(StringComparer.Ordinal), grants.Order(StringComparer.Ordinal));
 

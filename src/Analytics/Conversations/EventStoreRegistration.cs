@@ -2,6 +2,7 @@ using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using Analytics.Satisfaction;
+using Analytics.Triage;
 using Marten;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,5 +76,6 @@ public static class EventStoreRegistration
         options.Events.AddEventType<ResponseRatedRecorded>();
         options.Events.AddEventType<ResponsesComparedRecorded>();
         options.AddSatisfactionViews();
+        options.AddTriage();
     }
 }

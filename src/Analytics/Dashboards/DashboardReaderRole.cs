@@ -1,5 +1,6 @@
 using Analytics.Conversations;
 using Analytics.Satisfaction;
+using Analytics.Triage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -9,7 +10,7 @@ namespace Analytics.Dashboards;
 /// <summary>
 /// Lets Grafana's login (<see cref="RoleName"/>, created by infra/postgres/dashboard-reader.sql: the application
 /// role may create databases, not roles) read the projection tables and nothing else: USAGE on the schema and
-/// SELECT on the projection tables (sat_*), never the raw event tables (mt_events holds comments) and no writes. Runs in
+/// SELECT on the projection tables (sat_*) and the triage cluster tables (tri_*), never the raw event tables (mt_events holds comments) and no writes. Runs in
 /// the background at startup, retrying until Marten has created the tables; re-applied on every start, so a
 /// table Marten recreates gets its grant back.
 /// </summary>
@@ -21,10 +22,11 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
 
     /// <summary>The projection tables that must exist before the grant (Marten creates them at startup).</summary>
     public static IReadOnlyList<string> RequiredTables { get; } =
-        [SatisfactionProjection.Conversations, SatisfactionProjection.Responses, SatisfactionProjection.Ratings, SatisfactionProjection.Comparisons];
+        [SatisfactionProjection.Conversations, SatisfactionProjection.Responses, SatisfactionProjection.Ratings, SatisfactionProjection.Comparisons,
+            TriageTables.Clusters, TriageTables.Items];
 
-    /// <summary>The tables the role may read: the projection tables (sat_*) of the schema, nothing else.</summary>
-    public const string ReadableTablePattern = "sat\\_%";
+    /// <summary>The tables the role may read: the projection tables (sat_*) and cluster tables (tri_*) of the schema, nothing else.</summary>
+    public static IReadOnlyList<string> ReadableTablePatterns { get; } = ["sat\\_%", "tri\\_%"];
 
     /// <summary>
     /// Grants the role exactly SELECT on the projection tables (sat_*) of schema analytics in the database of
@@ -56,11 +58,11 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var tables = new List<string>();
         await using (var list = new NpgsqlCommand(
-            "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables where schemaname = $1 and tablename like $2 order by 1",
+            "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables where schemaname = $1 and tablename like any($2) order by 1",
             connection, transaction))
         {
             list.Parameters.Add(new NpgsqlParameter { Value = EventStoreRegistration.SchemaName });
-            list.Parameters.Add(new NpgsqlParameter { Value = ReadableTablePattern });
+            list.Parameters.Add(new NpgsqlParameter { Value = ReadableTablePatterns.ToArray() });
             await using var reader = await list.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -113,7 +115,7 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the projection tables (sat_*)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the projection tables (sat_*, tri_*)")]
     private static partial void LogGranted(ILogger logger, string role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboards get no database access: {Reason}")]
