@@ -57,10 +57,11 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
 
         await TestEnvironment.WaitUntilAsync(
             async () => await Platform.StoredEventCountAsync() >= events.Count && await Platform.ProjectionCaughtUpAsync()
+                && await Platform.ClustererCaughtUpAsync()
                 && await Worker.MetricAsync("analytics_ingest_events_duplicate_total") > 0
                 && await Worker.MetricAsync("analytics_ingest_events_refused_total") > 0,
             TimeSpan.FromSeconds(90),
-            async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await Platform.ProjectionCaughtUpAsync()} "
+            async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await Platform.ProjectionCaughtUpAsync()}; clusterer caught up: {await Platform.ClustererCaughtUpAsync()} "
                 + $"({await ScalarAsync("select string_agg(name || '=' || last_seq_id, ', ') from analytics.mt_event_progression")} of "
                 + $"{await ScalarAsync("select max(seq_id) || ' (' || count(*) filter (where type = 'tombstone') || ' tombstones)' from analytics.mt_events")}); "
                 + $"duplicates {await Worker.MetricAsync("analytics_ingest_events_duplicate_total")}, refused {await Worker.MetricAsync("analytics_ingest_events_refused_total")}\n{Worker.Output}");

@@ -171,6 +171,25 @@ public sealed class TestPlatform : IAsyncDisposable
         }
     }
 
+    /// <summary>True once the triage clusterer (a daemon subscription) has taken every stored rating (false before its tables exist).</summary>
+    public async Task<bool> ClustererCaughtUpAsync()
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"""
+            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '{Triage.ThumbsDownClusterer.SubscriptionName}%'), -1)
+                >= coalesce((select max(seq_id) from analytics.mt_events where type = 'response_rated_recorded'), 0)
+            """, connection);
+        try
+        {
+            return (bool)(await command.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException)
+        {
+            return false; // tables not created yet
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var worker in _workers)
