@@ -26,7 +26,7 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
     public const string SubscriptionName = "ThumbsDownClusters";
 
     /// <summary>Central items looked at (per cluster) to suggest a label.</summary>
-    private const int LabelCandidates = 100;
+    private const int LabelCandidates = 20;
 
     private const int MaxLabelLength = 140;
 
@@ -191,15 +191,9 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
             try
             {
                 await using var session = store.LightweightSession();
-                var openedVersions = new Dictionary<Guid, long>();
-                foreach (var open in opened)
+                var openedVersions = await StreamVersionsAsync(opened.Select(o => o.ClusterId).ToArray(), ct);
+                foreach (var open in opened.Where(o => !openedVersions.ContainsKey(o.ClusterId)))
                 {
-                    if (await session.Events.FetchStreamStateAsync(open.ClusterId, ct) is { } existing)
-                    {
-                        openedVersions[open.ClusterId] = existing.Version;
-                        continue;
-                    }
-
                     session.Events.StartStream<ClusterTriage>(open.ClusterId, open);
                     openedVersions[open.ClusterId] = 1;
                 }
@@ -225,6 +219,21 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                 // A triager acted on the cluster in between: look at its stream again.
             }
         }
+    }
+
+    /// <summary>The version of each of these streams that exists already (a retried page's clusters).</summary>
+    private async Task<Dictionary<Guid, long>> StreamVersionsAsync(Guid[] ids, CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand($"select id, version from {EventStoreRegistration.SchemaName}.mt_streams where id = any($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids });
+        var versions = new Dictionary<Guid, long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            versions[reader.GetGuid(0)] = reader.GetInt64(1);
+        }
+
+        return versions;
     }
 
     private static async Task<HashSet<Guid>> ClusteredTurnsAsync(NpgsqlConnection connection, Guid[] turns, CancellationToken ct)
