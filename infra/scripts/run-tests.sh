@@ -10,6 +10,13 @@ cd "$ANALYTICS_REPO_ROOT"
 
 ensure_dotnet
 infra/scripts/services-up.sh
+# The triage page's browser test drives Debian's Chromium (Playwright cannot download its own browser here).
+if [[ ! -x ${ANALYTICS_TEST_CHROMIUM:-/usr/bin/chromium} ]]; then
+  [[ $(id -u) -eq 0 ]] || die "the browser test needs Chromium: apt-get install -y chromium (as root), or set ANALYTICS_TEST_CHROMIUM"
+  log "installing chromium with apt-get (browser test of the triage page)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
 log "checking formatting (dotnet format --verify-no-changes)"
 dotnet format Analytics.sln --verify-no-changes -v q
 log "building (Release)"

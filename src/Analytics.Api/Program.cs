@@ -5,6 +5,7 @@ using Analytics.Conversations;
 using Analytics.Exporting;
 using Analytics.Hosting;
 using Analytics.Satisfaction;
+using Analytics.Triage;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,6 +13,7 @@ builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-api");
 builder.Services.AddEventStore(builder.Configuration);
 builder.Services.AddSatisfactionQueries();
 builder.Services.AddComparisonQueries();
+builder.Services.AddTriageQueries();
 builder.Services.AddApiKeyAccess(builder.Configuration);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddProblemDetails();
@@ -26,6 +28,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseStaticFiles(); // the triage page: wwwroot/triage/
 app.MapOpenApi();
 app.MapHealthChecks("/health");
 app.MapPrometheusScrapingEndpoint();
@@ -35,6 +38,7 @@ app.MapSatisfactionEndpoints();
 app.MapComparisonEndpoints();
 app.MapPreferencePairsExport();
 app.MapAlertEndpoints();
+app.MapTriageEndpoints();
 
 app.Run();
 

@@ -50,6 +50,7 @@ public sealed record BenchSettings
           --no-publisher-path   skip the Analytics.Publisher (FeedbackPublisher) scenario
           --markdown            also print the results as a Markdown table
         Read side (projection rebuild, query latency, projection lag): ... -- read --help
+        Triage (embedding + clustering throughput, stored → clustered delay): ... -- triage --help
         """;
 
     public static BenchSettings? Parse(string[] args)

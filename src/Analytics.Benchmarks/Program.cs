@@ -24,6 +24,22 @@ if (args.Length > 0 && args[0] == "read")
     return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot(), readCancellation.Token);
 }
 
+if (args.Length > 0 && args[0] == "triage")
+{
+    using var triageCancellation = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        triageCancellation.Cancel();
+    };
+    if (AnsiConsole.Profile.Width < 200)
+    {
+        AnsiConsole.Profile.Width = 200;
+    }
+
+    return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot(), triageCancellation.Token);
+}
+
 BenchSettings? settings;
 try
 {

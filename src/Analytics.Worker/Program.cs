@@ -3,6 +3,7 @@ using Analytics.Conversations;
 using Analytics.Dashboards;
 using Analytics.Hosting;
 using Analytics.Ingesting;
+using Analytics.Triage;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +14,7 @@ builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker"
 builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: builder.Configuration.GetValue("Projections:RunDaemon", true));
 builder.Services.AddDashboardReaderRole();
 builder.Services.AddProjectionHealth();
+builder.Services.AddTriageClustering(builder.Configuration); // thumbs-down clusters, in the async daemon
 builder.Services.AddFeedbackIngestion(builder.Configuration);
 builder.Services.AddRegressionAlerts(builder.Configuration);
 builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());

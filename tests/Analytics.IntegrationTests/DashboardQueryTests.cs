@@ -60,10 +60,11 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
 
         await TestEnvironment.WaitUntilAsync(
             async () => await Platform.StoredEventCountAsync() >= events.Count && await Platform.ProjectionCaughtUpAsync()
+                && await Platform.ClustererCaughtUpAsync()
                 && await Worker.MetricAsync("analytics_ingest_events_duplicate_total") > 0
                 && await Worker.MetricAsync("analytics_ingest_events_refused_total") > 0,
             TimeSpan.FromSeconds(90),
-            async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await Platform.ProjectionCaughtUpAsync()} "
+            async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await Platform.ProjectionCaughtUpAsync()}; clusterer caught up: {await Platform.ClustererCaughtUpAsync()} "
                 + $"({await ScalarAsync("select string_agg(name || '=' || last_seq_id, ', ') from analytics.mt_event_progression")} of "
                 + $"{await ScalarAsync("select max(seq_id) || ' (' || count(*) filter (where type = 'tombstone') || ' tombstones)' from analytics.mt_events")}); "
                 + $"duplicates {await Worker.MetricAsync("analytics_ingest_events_duplicate_total")}, refused {await Worker.MetricAsync("analytics_ingest_events_refused_total")}\n{Worker.Output}");
@@ -246,7 +247,7 @@ public sealed partial class DashboardQueryTests(DashboardPlatformFixture fixture
         var grants = await ListAsync(connection,
             "select table_schema || '.' || table_name || ':' || privilege_type from information_schema.role_table_grants where grantee = 'analytics_dashboard'");
         var projectionTables = await ListAsync(connection,
-            "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%' or (schemaname = 'analytics' and tablename = 'alerts')");
+            "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%' or tablename like 'tri\\_%' or (schemaname = 'analytics' and tablename = 'alerts')");
         Assert.Superset(DashboardReaderRole.RequiredTables.ToHashSet(), projectionTables.ToHashSet());
         Assert.Equal(projectionTables.Select(t => t + ":SELECT").Order(StringComparer.Ordinal), grants.Order(StringComparer.Ordinal));
 

@@ -117,6 +117,12 @@ public sealed class TestPlatform : IAsyncDisposable
         return messages;
     }
 
+    /// <summary>
+    /// The feedback events of conversation streams: not Marten's tombstones, not the triage streams' events
+    /// (ClusterOpened… written by the clusterer when thumbs-down arrive).
+    /// </summary>
+    private const string FeedbackEventsOnly = "type <> 'tombstone' and type not like 'cluster\\_%'";
+
     public async Task<long> StoredEventCountAsync()
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
@@ -128,7 +134,7 @@ public sealed class TestPlatform : IAsyncDisposable
             return 0;
         }
 
-        command.CommandText = $"select count(*) from {EventStoreRegistration.SchemaName}.mt_events where type <> 'tombstone'";
+        command.CommandText = $"select count(*) from {EventStoreRegistration.SchemaName}.mt_events where {FeedbackEventsOnly}";
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
@@ -141,7 +147,7 @@ public sealed class TestPlatform : IAsyncDisposable
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"select id, min(stream_id::text), count(*), min(type) from {EventStoreRegistration.SchemaName}.mt_events where type <> 'tombstone' group by id", connection);
+            $"select id, min(stream_id::text), count(*), min(type) from {EventStoreRegistration.SchemaName}.mt_events where {FeedbackEventsOnly} group by id", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var stored = new Dictionary<Guid, (Guid, int, string)>();
         while (await reader.ReadAsync())
@@ -169,6 +175,25 @@ public sealed class TestPlatform : IAsyncDisposable
         await using var command = new NpgsqlCommand("""
             select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
                 >= coalesce((select max(seq_id) from analytics.mt_events), 0)
+            """, connection);
+        try
+        {
+            return (bool)(await command.ExecuteScalarAsync())!;
+        }
+        catch (PostgresException)
+        {
+            return false; // tables not created yet
+        }
+    }
+
+    /// <summary>True once the triage clusterer (a daemon subscription) has taken every stored rating (false before its tables exist).</summary>
+    public async Task<bool> ClustererCaughtUpAsync()
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"""
+            select coalesce((select max(last_seq_id) from analytics.mt_event_progression where name like '{Triage.ThumbsDownClusterer.SubscriptionName}%'), -1)
+                >= coalesce((select max(seq_id) from analytics.mt_events where type = 'response_rated_recorded'), 0)
             """, connection);
         try
         {

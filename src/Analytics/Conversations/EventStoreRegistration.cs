@@ -3,6 +3,7 @@ using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using Analytics.Alerting;
 using Analytics.Satisfaction;
+using Analytics.Triage;
 using Marten;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -77,5 +78,6 @@ public static class EventStoreRegistration
         options.Events.AddEventType<ResponsesComparedRecorded>();
         options.AddSatisfactionViews();
         options.AddRegressionAlertStore();
+        options.AddTriage();
     }
 }

@@ -1,6 +1,7 @@
 using Analytics.Alerting;
 using Analytics.Conversations;
 using Analytics.Satisfaction;
+using Analytics.Triage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -10,7 +11,7 @@ namespace Analytics.Dashboards;
 /// <summary>
 /// Lets Grafana's login (<see cref="RoleName"/>, created by infra/postgres/dashboard-reader.sql: the application
 /// role may create databases, not roles) read the projection tables and nothing else: USAGE on the schema and
-/// SELECT on the projection tables (sat_*, alerts), never the raw event tables (mt_events holds comments) and no writes. Runs in
+/// SELECT on the projection tables (sat_*, alerts) and the triage cluster tables (tri_*), never the raw event tables (mt_events holds comments) and no writes. Runs in
 /// the background at startup, retrying until Marten has created the tables; re-applied on every start, so a
 /// table Marten recreates gets its grant back.
 /// </summary>
@@ -23,13 +24,13 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
     /// <summary>The projection tables that must exist before the grant (Marten creates them at startup).</summary>
     public static IReadOnlyList<string> RequiredTables { get; } =
         [SatisfactionProjection.Conversations, SatisfactionProjection.Responses, SatisfactionProjection.Ratings, SatisfactionProjection.Comparisons,
-            AlertsProjection.Alerts];
+            AlertsProjection.Alerts, TriageTables.Clusters, TriageTables.Items];
 
     /// <summary>
-    /// The tables the role may read (LIKE patterns in the schema): the satisfaction projection (sat_*) and the
-    /// alerts projection, nothing else.
+    /// The tables the role may read (LIKE patterns in the schema): the satisfaction projection (sat_*), the alerts
+    /// projection and the triage cluster tables (tri_*), nothing else.
     /// </summary>
-    public static IReadOnlyList<string> ReadableTablePatterns { get; } = ["sat\\_%", "alerts"];
+    public static IReadOnlyList<string> ReadableTablePatterns { get; } = ["sat\\_%", "alerts", "tri\\_%"];
 
     /// <summary>
     /// Grants the role exactly SELECT on the projection tables (sat_*) of schema analytics in the database of
@@ -118,7 +119,7 @@ public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILo
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the projection tables (sat_*)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the projection tables (sat_*, tri_*)")]
     private static partial void LogGranted(ILogger logger, string role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboards get no database access: {Reason}")]

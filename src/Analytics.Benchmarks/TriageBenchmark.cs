@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Analytics.Contracts;
+using Analytics.Simulator;
+using Analytics.Triage;
+using Npgsql;
+using RabbitMQ.Client;
+using Spectre.Console;
+
+namespace Analytics.Benchmarks;
+
+/// <summary>
+/// The triage benchmark (<c>triage</c> subcommand). (1) Throughput: embedding + clustering of thumbs-down items in
+/// this process, in the clusterer's batches, on the simulator's texts (they repeat, and a batch embeds each distinct
+/// text once) and on texts made distinct (every item embedded). (2) Delay: the real worker in its own vhost and
+/// database, fed a steady rate of thumbs-down conversations; per item, the delay from its rating being stored
+/// (mt_events timestamp) to its row in a cluster (tri_cluster_items.clustered_at), both on the database clock.
+/// Service ports come from the same variables as the tests (ANALYTICS_TEST_PG, ANALYTICS_TEST_RABBITMQ_PORT,
+/// ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT), defaults as in infra/scripts.
+/// </summary>
+public static class TriageBenchmark
+{
+    public const string Usage = """
+        Usage: dotnet run -c Release --project src/Analytics.Benchmarks -- triage [options]
+          --items N        items for the throughput part (default 3000)
+          --rate R         thumbs-down per second for the delay part (default 50)
+          --seconds S      length of the steady phase (default 60)
+          --no-delay       throughput only (no services needed)
+          --no-throughput  delay only
+          --no-build       do not build the worker in Release first
+        """;
+
+    private const string Exchange = "analytics.ingest";
+    private const string Queue = "analytics-ingest";
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, string root, CancellationToken ct)
+    {
+        int items = 3000, rate = 50, seconds = 60;
+        bool delay = true, build = true, throughput = true;
+        try
+        {
+            for (var i = 0; i < args.Count; i++)
+            {
+                string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                switch (args[i])
+                {
+                    case "--items": items = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--rate": rate = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--seconds": seconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--no-delay": delay = false; break;
+                    case "--no-throughput": throughput = false; break;
+                    case "--no-build": build = false; break;
+                    case "-h" or "--help": Console.WriteLine(Usage); return 0;
+                    default: throw new ArgumentException($"unknown option '{args[i]}'");
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        AnsiConsole.MarkupLine($"[bold]Analytics triage benchmark[/]: {Environment.ProcessorCount} cores, load average {Markup.Escape(LoadAverage())}");
+        if (throughput)
+        {
+            var feedback = ThumbsDownFeedback(items);
+            Throughput("simulator texts (repeating: embedded once, then from the embedder's cache)", feedback);
+            Throughput("distinct texts (every comment and prompt embedded)",
+                feedback.Select((f, i) => f with { Comment = f.Comment is null ? null : $"{f.Comment} (case {i})", Prompt = f.Prompt is null ? null : $"{f.Prompt} (ticket {i})" }).ToList());
+        }
+
+        if (delay)
+        {
+            await DelayAsync(root, rate, seconds, build, ct);
+        }
+
+        AnsiConsole.MarkupLine($"Load average at the end: {Markup.Escape(LoadAverage())}");
+        return 0;
+    }
+
+    /// <summary>Thumbs-down items as the simulator makes them: comment (35% of them), prompt excerpt, first reason.</summary>
+    private static List<FeedbackEmbedding.Feedback> ThumbsDownFeedback(int count)
+    {
+        var prompts = new Dictionary<Guid, string?>();
+        var feedback = new List<FeedbackEmbedding.Feedback>();
+        foreach (var e in new TrafficModel(new TrafficOptions { Seed = 42, Start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero) }).Generate())
+        {
+            if (e is ResponseGenerated response)
+            {
+                prompts[response.TurnId] = response.PromptExcerpt;
+            }
+            else if (e is ResponseRated { Rating: Rating.Down } rated)
+            {
+                feedback.Add(new FeedbackEmbedding.Feedback(rated.Comment, prompts.GetValueOrDefault(rated.TurnId),
+                    ThumbsDownClusterer.PrimaryReason(rated.Reasons)));
+                if (feedback.Count == count)
+                {
+                    break;
+                }
+            }
+        }
+
+        return feedback;
+    }
+
+    private static void Throughput(string title, List<FeedbackEmbedding.Feedback> feedback)
+    {
+        using var embedder = new SentenceEmbedder();
+        FeedbackEmbedding.Embed(embedder, feedback.Take(64).ToList()); // warm-up: ONNX session, JIT
+        var clustering = new CentroidClustering(TriageOptions.DefaultSimilarityThreshold);
+        var embedTime = TimeSpan.Zero;
+        var clusterTime = TimeSpan.Zero;
+        var batchSize = new TriageOptions().BatchSize;
+        foreach (var batch in feedback.Chunk(batchSize))
+        {
+            var clock = Stopwatch.StartNew();
+            var vectors = FeedbackEmbedding.Embed(embedder, batch);
+            embedTime += clock.Elapsed;
+            clock.Restart();
+            for (var i = 0; i < batch.Length; i++)
+            {
+                clustering.Assign(batch[i].Reason, vectors[i], Guid.NewGuid);
+            }
+
+            clusterTime += clock.Elapsed;
+        }
+
+        var total = embedTime + clusterTime;
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Throughput, {Markup.Escape(title)}: [bold]{feedback.Count / total.TotalSeconds:N0} items/s[/] ({feedback.Count:N0} items in {total.TotalSeconds:N1} s; embedding {embedTime.TotalSeconds:N1} s, assignment {clusterTime.TotalMilliseconds:N0} ms; {clustering.Clusters.Count():N0} clusters)"));
+    }
+
+    private static async Task DelayAsync(string root, int rate, int seconds, bool build, CancellationToken ct)
+    {
+        var admin = Environment.GetEnvironmentVariable("ANALYTICS_TEST_PG") ?? "Host=127.0.0.1;Port=5432;Database=analytics;Username=analytics;Password=analytics";
+        var bench = new BenchSettings
+        {
+            RabbitPort = int.Parse(Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PORT") ?? "5672", CultureInfo.InvariantCulture),
+            Management = new Uri($"http://127.0.0.1:{Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT") ?? "15672"}/"),
+            PostgresAdmin = new NpgsqlConnectionStringBuilder(admin) { Database = "postgres" }.ConnectionString,
+        };
+        if (build)
+        {
+            AnsiConsole.MarkupLine("Building the worker (Release)...");
+            await WorkerProcess.BuildAsync(root, ct);
+        }
+
+        await using var isolation = new Isolation(bench);
+        var vhost = await isolation.CreateVhostAsync("triage", ct);
+        var database = await isolation.CreateDatabaseAsync("triage", ct);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ConnectionStrings__Marten"] = isolation.ConnectionString(database),
+            ["RabbitMq__Uri"] = bench.AmqpUri(vhost),
+            ["Urls"] = "http://127.0.0.1:0",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+        var log = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-triage-worker.log");
+        AnsiConsole.MarkupLine($"Delay: worker log {Markup.Escape(log)}, database {database}, vhost {vhost}");
+        await using var worker = WorkerProcess.Start(root, environment, log);
+        await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 4));
+        await using var connection = await RabbitTools.ConnectAsync(bench.AmqpUri(vhost), "bench-triage-publisher", ct);
+        await using var channel = await RabbitTools.ConfirmChannelAsync(connection, ct);
+        await WaitAsync(async () => await isolation.ConsumersAsync(vhost, Queue, ct) > 0 || worker.HasExited, TimeSpan.FromMinutes(2), ct);
+
+        // Warm-up (not counted): 100 thumbs-down, so the model is loaded and the daemon has started.
+        var warmup = Conversations(100, new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), 7);
+        foreach (var chunk in warmup.Chunk(60))
+        {
+            await channel.BasicPublishAsync(Exchange, string.Empty, true, new BasicProperties { Persistent = true, ContentType = "application/json" },
+                JsonSerializer.SerializeToUtf8Bytes(FeedbackEventBatch.From(chunk)), ct);
+        }
+
+        await WaitAsync(async () => await ClusteredAsync(dataSource, ct) >= 100, TimeSpan.FromMinutes(3), ct);
+        var measuredFrom = await ClockAsync(dataSource, ct);
+
+        // Steady phase: every 100 ms one message with rate / 10 thumbs-down conversations (3 events each).
+        var total = rate * seconds;
+        var steady = Conversations(total, new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero), 11);
+        var perTick = Math.Max(1, rate / 10);
+        var clock = Stopwatch.StartNew();
+        var tick = 0;
+        foreach (var chunk in steady.Chunk(perTick * 3))
+        {
+            var due = TimeSpan.FromMilliseconds(100 * tick++);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed, ct);
+            }
+
+            await channel.BasicPublishAsync(Exchange, string.Empty, true, new BasicProperties { Persistent = true, ContentType = "application/json" },
+                JsonSerializer.SerializeToUtf8Bytes(FeedbackEventBatch.From(chunk)), ct);
+        }
+
+        var published = clock.Elapsed;
+        await WaitAsync(async () => await ClusteredAsync(dataSource, ct) >= 100 + total, TimeSpan.FromMinutes(5), ct);
+        var drained = clock.Elapsed;
+
+        await using var command = dataSource.CreateCommand(
+            """
+            select percentile_cont(0.5) within group (order by d), percentile_cont(0.95) within group (order by d),
+                   percentile_cont(0.99) within group (order by d), max(d), count(*)
+            from (select extract(epoch from clustered_at - stored_at) as d from analytics.tri_cluster_items where stored_at >= $1) x
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = measuredFrom });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Delay at {rate} thumbs-down/s for {seconds} s ({total:N0} items, published in {published.TotalSeconds:N1} s, all clustered {drained.TotalSeconds:N1} s after the first publish): " +
+            $"stored → clustered p50 [bold]{reader.GetDouble(0):N2} s[/], p95 [bold]{reader.GetDouble(1):N2} s[/], p99 {reader.GetDouble(2):N2} s, max [bold]{reader.GetDouble(3):N2} s[/] ({reader.GetInt64(4):N0} items); target < 10 s: {(reader.GetDouble(3) < 10 ? "met" : "missed")}"));
+        var clusters = await ScalarAsync(dataSource, "select count(*) from analytics.tri_clusters", ct);
+        AnsiConsole.MarkupLine($"Clusters: {clusters}; worker peak memory {worker.PeakMemoryMb():N0} MB");
+    }
+
+    /// <summary>Thumbs-down conversations (started, response with prompt, thumbs down with the simulator's reasons and comments).</summary>
+    private static List<object> Conversations(int count, DateTimeOffset start, int seed)
+    {
+        var events = new List<object>();
+        var prompts = new Dictionary<Guid, ResponseGenerated>();
+        var conversations = new Dictionary<Guid, ConversationStarted>();
+        foreach (var e in new TrafficModel(new TrafficOptions { Seed = seed, Start = start }).Generate())
+        {
+            switch (e)
+            {
+                case ConversationStarted started:
+                    conversations[started.ConversationId] = started;
+                    break;
+                case ResponseGenerated response:
+                    prompts[response.TurnId] = response;
+                    break;
+                case ResponseRated { Rating: Rating.Down } rated when prompts.TryGetValue(rated.TurnId, out var response)
+                                                                    && conversations.Remove(rated.ConversationId, out var started):
+                    events.Add(started);
+                    events.Add(response);
+                    events.Add(rated);
+                    if (events.Count == count * 3)
+                    {
+                        return events;
+                    }
+
+                    break;
+            }
+        }
+
+        return events;
+    }
+
+    private static async Task<long> ClusteredAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        try
+        {
+            return await ScalarAsync(dataSource, "select count(*) from analytics.tri_cluster_items", ct);
+        }
+        catch (PostgresException)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task<long> ScalarAsync(NpgsqlDataSource dataSource, string sql, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task<DateTime> ClockAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("select clock_timestamp()");
+        return (DateTime)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"condition not reached within {timeout}");
+            }
+
+            await Task.Delay(200, ct);
+        }
+    }
+
+    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+}

@@ -1,0 +1,335 @@
+using Analytics.Contracts;
+using Analytics.Conversations;
+using Analytics.Satisfaction;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Subscriptions;
+using JasperFx;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Analytics.Triage;
+
+/// <summary>
+/// Clusters thumbs-down feedback off the ingestion path: a Marten subscription in the worker's async daemon, with its
+/// own checkpoint (mt_event_progression), that takes ratings a page at a time, embeds the comment and prompt excerpt
+/// of every thumbs-down in one batch, assigns each to a cluster of its group (<see cref="CentroidClustering"/>) and
+/// writes items and clusters in the transaction that moves the checkpoint (a page is clustered exactly once, or
+/// retried whole); its triage events (ClusterOpened, ClusterReopened) are committed just before, idempotently.
+/// </summary>
+public sealed partial class ThumbsDownClusterer : SubscriptionBase
+{
+    public const string SubscriptionName = "ThumbsDownClusters";
+
+    /// <summary>Central items looked at (per cluster) to suggest a label.</summary>
+    private const int LabelCandidates = 20;
+
+    private const int MaxLabelLength = 140;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly SentenceEmbedder _embedder;
+    private readonly TriageOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ThumbsDownClusterer> _logger;
+    private readonly IServiceProvider _services;
+
+    public ThumbsDownClusterer(NpgsqlDataSource dataSource, SentenceEmbedder embedder, IOptions<TriageOptions> options,
+        TimeProvider time, ILogger<ThumbsDownClusterer> logger, IServiceProvider services)
+    {
+        _services = services; // the document store, resolved when used: it is built with this subscription in it
+        _dataSource = dataSource;
+        _embedder = embedder;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        Name = SubscriptionName;
+        IncludeType<ResponseRatedRecorded>();
+        Options.BatchSize = _options.BatchSize;
+    }
+
+    /// <summary>One thumbs-down to cluster: the first capability and reason name its group.</summary>
+    public sealed record Item(IEvent<ResponseRatedRecorded> Rated, string Capability, string Reason, string? Prompt)
+    {
+        public ResponseRatedRecorded Rating => Rated.Data;
+
+        public string Group => GroupOf(Rating.Model.Id, Capability, Reason);
+
+        /// <summary>What a label is made of when no item of the cluster has a comment.</summary>
+        public string Text => string.Join(" ", new[] { Rating.Comment, Prompt }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } text
+            ? text
+            : Reason.Replace('_', ' ');
+    }
+
+    public static string GroupOf(string modelId, string capability, string reason) => $"{modelId}|{capability}|{reason}";
+
+    /// <summary>The capability a thumbs-down is grouped under: its first one, "chat" when it used none.</summary>
+    public static string PrimaryCapability(IReadOnlyList<string> capabilities) => capabilities.Count > 0 ? capabilities[0] : "chat";
+
+    /// <summary>The reason a thumbs-down is grouped under: its first one, "unspecified" when none was given.</summary>
+    public static string PrimaryReason(IReadOnlyList<FeedbackReason> reasons) =>
+        reasons.Count > 0 ? SatisfactionProjection.Wire(reasons.Take(1))[0] : "unspecified";
+
+    public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
+        IDocumentOperations operations, CancellationToken cancellationToken)
+    {
+        var downs = page.Events.OfType<IEvent<ResponseRatedRecorded>>()
+            .Where(e => e.Data.Rating == Rating.Down)
+            .DistinctBy(e => e.Data.TurnId)
+            .ToList();
+        if (downs.Count == 0)
+        {
+            return NullChangeListener.Instance;
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var clustered = await ClusteredTurnsAsync(connection, downs.Select(d => d.Data.TurnId).ToArray(), cancellationToken);
+        downs.RemoveAll(d => clustered.Contains(d.Data.TurnId));
+        if (downs.Count == 0)
+        {
+            return NullChangeListener.Instance;
+        }
+
+        var prompts = await PromptsAsync(connection, downs, cancellationToken);
+        var items = downs.Select(d => new Item(d, PrimaryCapability(d.Data.Capabilities), PrimaryReason(d.Data.Reasons),
+            prompts.GetValueOrDefault(d.Data.TurnId))).ToList();
+        var vectors = FeedbackEmbedding.Embed(_embedder, items.Select(i => new FeedbackEmbedding.Feedback(i.Rating.Comment, i.Prompt, i.Reason)).ToList(), cancellationToken);
+
+        var clustering = new CentroidClustering(_options.SimilarityThreshold);
+        var triage = await LoadClustersAsync(connection, clustering, items.Select(i => i.Group).Distinct().ToArray(), cancellationToken);
+        var now = _time.GetUtcNow();
+        var members = new List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var rating = items[i].Rating;
+            var (cluster, similarity) = clustering.Assign(items[i].Group, vectors[i], () => rating.EventId);
+            members.Add((items[i], vectors[i], cluster, similarity));
+        }
+
+        foreach (var (item, vector, cluster, similarity) in members)
+        {
+            var rating = item.Rating;
+            operations.QueueSqlCommand(
+                $"""
+                insert into {TriageTables.Items} (turn_id, rating_event_id, conversation_id, cluster_id, model_id, model_version, capability,
+                    reason, reasons, comment, prompt_excerpt, similarity, embedding, occurred_at, stored_at, clustered_at)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())
+                on conflict (turn_id) do nothing
+                """,
+                rating.TurnId, rating.EventId, item.Rated.StreamId, cluster.Id, rating.Model.Id, rating.Model.Version, item.Capability,
+                item.Reason, SatisfactionProjection.Wire(rating.Reasons), (object?)rating.Comment ?? DBNull.Value,
+                (object?)item.Prompt ?? DBNull.Value, similarity, vector, rating.OccurredAt.ToUniversalTime(), item.Rated.Timestamp.ToUniversalTime());
+        }
+
+        var labels = await SuggestLabelsAsync(connection, members, cancellationToken);
+        var changed = clustering.Clusters.Where(c => c.Changed).ToList();
+        var opened = changed.Where(c => c.Opened).ToDictionary(c => c.Id, c =>
+        {
+            var first = members.First(m => m.Cluster == c).Item;
+            return new ClusterOpened(c.Id, first.Rating.Model.Id, first.Capability, first.Reason, labels[c.Id].Label, ClusterTriage.SystemActor, now);
+        });
+        var reopenCandidates = changed.Where(c => !c.Opened && triage[c.Id].State == ClusterState.Resolved).ToList();
+        var versions = await AppendTriageEventsAsync(opened.Values.ToList(), reopenCandidates, now, cancellationToken);
+
+        foreach (var cluster in changed)
+        {
+            var times = members.Where(m => m.Cluster == cluster).Select(m => m.Item.Rating.OccurredAt.ToUniversalTime()).ToList();
+            var (label, labelSimilarity) = labels[cluster.Id];
+            if (opened.TryGetValue(cluster.Id, out var open))
+            {
+                operations.QueueSqlCommand(
+                    $"""
+                    insert into {TriageTables.Clusters} (cluster_id, model_id, capability, reason, label, label_similarity, centroid, size,
+                        opened_at, first_item_at, last_item_at, state, triage_version, updated_at)
+                    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    cluster.Id, open.ModelId, open.Capability, open.Reason, label, labelSimilarity, cluster.Centroid, cluster.Size,
+                    now, times.Min(), times.Max(), TriageTables.Wire(ClusterState.Open), versions.Opened[cluster.Id], now);
+                LogOpened(_logger, cluster.Id, cluster.Group, label);
+                continue;
+            }
+
+            operations.QueueSqlCommand(
+                $"""
+                update {TriageTables.Clusters} set centroid = ?, size = ?, label = ?, label_similarity = ?,
+                    first_item_at = least(first_item_at, ?), last_item_at = greatest(last_item_at, ?), updated_at = ?
+                where cluster_id = ?
+                """,
+                cluster.Centroid, cluster.Size, label, labelSimilarity, times.Min(), times.Max(), now, cluster.Id);
+        }
+
+        foreach (var (reopened, version) in versions.Reopened)
+        {
+            var (sql, parameters) = TriageTables.RowUpdate(reopened, version);
+            operations.QueueSqlCommand(sql, parameters);
+            LogReopened(_logger, reopened.ClusterId, reopened.NewItems);
+        }
+
+        return NullChangeListener.Instance;
+    }
+
+    /// <summary>
+    /// Appends the clusterer's triage events (ClusterOpened; ClusterReopened where the reopen rule fires on the stream's
+    /// own state) in a session of their own, committed before the page's rows: the daemon's page session does not write
+    /// events. A page retried after a failed commit finds its streams already opened (cluster ids are the first item's
+    /// rating event id, so the same again) and does not open them twice. Returns the stream version of each event.
+    /// </summary>
+    private async Task<(Dictionary<Guid, long> Opened, List<(ClusterReopened Event, long Version)> Reopened)> AppendTriageEventsAsync(
+        List<ClusterOpened> opened, List<CentroidClustering.Cluster> reopenCandidates, DateTimeOffset now, CancellationToken ct)
+    {
+        if (opened.Count == 0 && reopenCandidates.Count == 0)
+        {
+            return ([], []);
+        }
+
+        var store = _services.GetRequiredService<IDocumentStore>();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var session = store.LightweightSession();
+                var openedVersions = await StreamVersionsAsync(opened.Select(o => o.ClusterId).ToArray(), ct);
+                foreach (var open in opened.Where(o => !openedVersions.ContainsKey(o.ClusterId)))
+                {
+                    session.Events.StartStream<ClusterTriage>(open.ClusterId, open);
+                    openedVersions[open.ClusterId] = 1;
+                }
+
+                var reopened = new List<(ClusterReopened, long)>();
+                foreach (var cluster in reopenCandidates)
+                {
+                    var stream = await session.Events.FetchForWriting<ClusterTriage>(cluster.Id, ct);
+                    if (stream.Aggregate is { } current
+                        && ClusterTriage.Reopen(current.State, current.SizeAtResolution, cluster.Size, _options.ReopenAfterItems, cluster.Id, now) is { } reopen)
+                    {
+                        var version = (stream.CurrentVersion ?? 0) + 1;
+                        stream.AppendOne(reopen);
+                        reopened.Add((reopen, version));
+                    }
+                }
+
+                await session.SaveChangesAsync(ct);
+                return (openedVersions, reopened);
+            }
+            catch (ConcurrencyException) when (attempt < 5)
+            {
+                // A triager acted on the cluster in between: look at its stream again.
+            }
+        }
+    }
+
+    /// <summary>The version of each of these streams that exists already (a retried page's clusters).</summary>
+    private async Task<Dictionary<Guid, long>> StreamVersionsAsync(Guid[] ids, CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand($"select id, version from {EventStoreRegistration.SchemaName}.mt_streams where id = any($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids });
+        var versions = new Dictionary<Guid, long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            versions[reader.GetGuid(0)] = reader.GetInt64(1);
+        }
+
+        return versions;
+    }
+
+    private static async Task<HashSet<Guid>> ClusteredTurnsAsync(NpgsqlConnection connection, Guid[] turns, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand($"select turn_id from {TriageTables.Items} where turn_id = any($1)", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = turns });
+        var found = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            found.Add(reader.GetGuid(0));
+        }
+
+        return found;
+    }
+
+    /// <summary>The prompt excerpts of the rated responses, from the conversation streams (redacted at ingestion).</summary>
+    private static async Task<Dictionary<Guid, string>> PromptsAsync(NpgsqlConnection connection, List<IEvent<ResponseRatedRecorded>> downs, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            select (data->>'turnId')::uuid, data->>'promptExcerpt' from {EventStoreRegistration.SchemaName}.mt_events
+            where stream_id = any($1) and type = 'response_generated_recorded' and data->>'promptExcerpt' is not null
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = downs.Select(d => d.StreamId).Distinct().ToArray() });
+        var prompts = new Dictionary<Guid, string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            prompts.TryAdd(reader.GetGuid(0), reader.GetString(1));
+        }
+
+        return prompts;
+    }
+
+    private static async Task<Dictionary<Guid, (ClusterState State, int SizeAtResolution)>> LoadClustersAsync(
+        NpgsqlConnection connection, CentroidClustering clustering, string[] groups, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            select cluster_id, model_id, capability, reason, centroid, size, state, size_at_resolution from {TriageTables.Clusters}
+            where model_id || '|' || capability || '|' || reason = any($1)
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = groups });
+        var triage = new Dictionary<Guid, (ClusterState, int)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var id = reader.GetGuid(0);
+            clustering.Load(id, GroupOf(reader.GetString(1), reader.GetString(2), reader.GetString(3)), reader.GetFieldValue<float[]>(4), reader.GetInt32(5));
+            triage[id] = (Enum.Parse<ClusterState>(reader.GetString(6), ignoreCase: true), reader.GetInt32(7));
+        }
+
+        return triage;
+    }
+
+    /// <summary>
+    /// The label of each changed cluster: its most central comment (highest cosine to the centroid) among its latest
+    /// items and this page's; the most central prompt excerpt when none has a comment.
+    /// </summary>
+    private static async Task<Dictionary<Guid, (string Label, double Similarity)>> SuggestLabelsAsync(NpgsqlConnection connection,
+        List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)> members, CancellationToken ct)
+    {
+        var clusters = members.Select(m => m.Cluster).Distinct().ToDictionary(c => c.Id);
+        var candidates = members.Select(m => (m.Cluster.Id, Comment: m.Item.Rating.Comment, Text: m.Item.Text, m.Vector)).ToList();
+        await using (var command = new NpgsqlCommand(
+            $"""
+            select cluster_id, comment, coalesce(comment || ' ', '') || coalesce(prompt_excerpt, reason), embedding from (
+                select *, row_number() over (partition by cluster_id order by (comment is null), occurred_at desc) as n
+                from {TriageTables.Items} where cluster_id = any($1)) latest
+            where n <= $2
+            """, connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = clusters.Keys.ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = LabelCandidates });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                candidates.Add((reader.GetGuid(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2), reader.GetFieldValue<float[]>(3)));
+            }
+        }
+
+        return candidates.GroupBy(c => c.Id).ToDictionary(g => g.Key, g =>
+        {
+            var centroid = clusters[g.Key].Centroid;
+            var withComments = g.Where(c => !string.IsNullOrWhiteSpace(c.Comment)).ToList();
+            var best = (withComments.Count > 0 ? withComments : g.ToList())
+                .Select(c => (Text: withComments.Count > 0 ? c.Comment! : c.Text, Similarity: CentroidClustering.Dot(centroid, c.Vector)))
+                .MaxBy(c => c.Similarity);
+            return (best.Text.Length > MaxLabelLength ? best.Text[..MaxLabelLength] : best.Text, best.Similarity);
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {ClusterId} opened in {Group}: {Label}")]
+    private static partial void LogOpened(ILogger logger, Guid clusterId, string group, string label);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {ClusterId} reopened after {NewItems} new items")]
+    private static partial void LogReopened(ILogger logger, Guid clusterId, int newItems);
+}
