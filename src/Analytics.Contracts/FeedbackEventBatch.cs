@@ -25,11 +25,10 @@ public sealed class FeedbackEventBatchJsonConverter : JsonConverter<FeedbackEven
 {
     public override FeedbackEventBatch Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
-        var events = root.ValueKind == JsonValueKind.Array
-            ? root.EnumerateArray().Select(e => e.Clone()).ToList()
-            : [root.Clone()];
+        // One copy of the message's JSON that every event of it points into (no pooled buffers, nothing to
+        // dispose), rather than a document per message plus a clone per event.
+        var root = JsonElement.ParseValue(ref reader);
+        List<JsonElement> events = root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : [root];
         return new FeedbackEventBatch(events);
     }
 
