@@ -20,6 +20,8 @@ public sealed record BenchSettings
 
     public bool PublisherPath { get; init; } = true;
 
+    public bool Singles { get; init; } = true;
+
     public bool Markdown { get; init; }
 
     public string RabbitHost { get; init; } = "127.0.0.1";
@@ -49,6 +51,7 @@ public sealed record BenchSettings
           --no-build            do not build the worker in Release first
           --no-baselines        skip the broker, MassTransit and COPY ceilings
           --no-publisher-path   skip the Analytics.Publisher (FeedbackPublisher) scenario
+          --no-singles          skip the worker scenario with one event per message
           --markdown            also print the results as a Markdown table
         Read side (projection rebuild, query latency, projection lag): ... -- read --help
         """;
@@ -89,6 +92,9 @@ public sealed record BenchSettings
                     break;
                 case "--no-baselines":
                     settings = settings with { Baselines = false };
+                    break;
+                case "--no-singles":
+                    settings = settings with { Singles = false };
                     break;
                 case "--no-publisher-path":
                     settings = settings with { PublisherPath = false };

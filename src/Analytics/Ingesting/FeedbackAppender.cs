@@ -85,6 +85,7 @@ public sealed partial class FeedbackAppender(
                 attempts += chunkAttempts;
             }
 
+            LogAppended(logger, appended, bulkAppended, attempts);
             return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
         }
         finally
@@ -236,6 +237,9 @@ public sealed partial class FeedbackAppender(
 
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions)")]
+    private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bulk start of {Count} events met a concurrent writer ({Conflict}); appending them one stream at a time")]
     private static partial void LogBulkConflict(ILogger logger, int count, string conflict);

@@ -21,5 +21,5 @@ public sealed class IngestionOptions
     /// Events of not yet existing conversation streams in one batch from which they are written with Marten's
     /// bulk event append (binary COPY) rather than quick appends; 0 turns the bulk path off.
     /// </summary>
-    public int BulkAppendMinEvents { get; set; } = 50;
+    public int BulkAppendMinEvents { get; set; } = 20;
 }
