@@ -20,19 +20,22 @@ public sealed record BenchSettings
 
     public bool PublisherPath { get; init; } = true;
 
+    public bool Singles { get; init; } = true;
+
     public bool Markdown { get; init; }
 
     public string RabbitHost { get; init; } = "127.0.0.1";
 
-    public int RabbitPort { get; init; } = 5672;
+    public int RabbitPort { get; init; } = PortFromEnvironment("RABBITMQ_PORT", 5672);
 
-    public Uri Management { get; init; } = new("http://127.0.0.1:15672/");
+    public Uri Management { get; init; } = new($"http://127.0.0.1:{PortFromEnvironment("RABBITMQ_MANAGEMENT_PORT", 15672)}/");
 
     public string User { get; init; } = "analytics";
 
     public string Password { get; init; } = "analytics";
 
-    public string PostgresAdmin { get; init; } = "Host=127.0.0.1;Port=5432;Database=postgres;Username=analytics;Password=analytics";
+    public string PostgresAdmin { get; init; } =
+        $"Host=127.0.0.1;Port={PortFromEnvironment("PG_PORT", 5432)};Database=postgres;Username=analytics;Password=analytics";
 
     /// <summary>Extra environment variables for the worker, e.g. Ingestion__MessageLimit=200.</summary>
     public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
@@ -48,6 +51,7 @@ public sealed record BenchSettings
           --no-build            do not build the worker in Release first
           --no-baselines        skip the broker, MassTransit and COPY ceilings
           --no-publisher-path   skip the Analytics.Publisher (FeedbackPublisher) scenario
+          --no-singles          skip the worker scenario with one event per message
           --markdown            also print the results as a Markdown table
         Read side (projection rebuild, query latency, projection lag): ... -- read --help
         Triage (embedding + clustering throughput, stored → clustered delay): ... -- triage --help
@@ -90,6 +94,9 @@ public sealed record BenchSettings
                 case "--no-baselines":
                     settings = settings with { Baselines = false };
                     break;
+                case "--no-singles":
+                    settings = settings with { Singles = false };
+                    break;
                 case "--no-publisher-path":
                     settings = settings with { PublisherPath = false };
                     break;
@@ -110,6 +117,10 @@ public sealed record BenchSettings
 
         return settings with { WorkerEnvironment = env };
     }
+
+    /// <summary>The services' ports come from the same variables as infra/scripts (PG_PORT, RABBITMQ_PORT, RABBITMQ_MANAGEMENT_PORT).</summary>
+    private static int PortFromEnvironment(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.Integer, CultureInfo.InvariantCulture, out var port) ? port : fallback;
 
     public string AmqpUri(string vhost) =>
         $"amqp://{Uri.EscapeDataString(User)}:{Uri.EscapeDataString(Password)}@{RabbitHost}:{RabbitPort}/{Uri.EscapeDataString(vhost)}";

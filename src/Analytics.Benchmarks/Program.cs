@@ -144,8 +144,12 @@ await using (var isolation = new Isolation(settings))
     }
 
     var platform = new Platform(settings, isolation, root, warmup);
-    platform1 = await Run("Platform, 1 event/msg", () =>
-        platform.RawAsync("Worker, 1 event/msg (RabbitMQ.Client)", "single", workload.Singles, workload.Events, ct));
+    if (settings.Singles)
+    {
+        platform1 = await Run("Platform, 1 event/msg", () =>
+            platform.RawAsync("Worker, 1 event/msg (RabbitMQ.Client)", "single", workload.Singles, workload.Events, ct));
+    }
+
     platformN = await Run($"Platform, {batchLabel}", () =>
         platform.RawAsync($"Worker, {batchLabel} (RabbitMQ.Client)", "batch", workload.Batches, workload.Events, ct));
     if (settings.PublisherPath)

@@ -18,6 +18,10 @@ public sealed class FeedbackEventBatch
     /// <summary>Builds a batch from contract records, adding the <c>type</c> discriminator to each.</summary>
     public static FeedbackEventBatch From(IEnumerable<object> events) =>
         new(events.Select(FeedbackJson.ToElement).ToList());
+
+    /// <summary>A message body already parsed: one event object, or an array of events (pointing into <paramref name="root"/>).</summary>
+    public static FeedbackEventBatch FromJson(JsonElement root) =>
+        new(root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : [root]);
 }
 
 /// <summary>Reads either one event object or an array of events; writes an array.</summary>
@@ -25,12 +29,9 @@ public sealed class FeedbackEventBatchJsonConverter : JsonConverter<FeedbackEven
 {
     public override FeedbackEventBatch Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
-        var events = root.ValueKind == JsonValueKind.Array
-            ? root.EnumerateArray().Select(e => e.Clone()).ToList()
-            : [root.Clone()];
-        return new FeedbackEventBatch(events);
+        // One copy of the message's JSON that every event of it points into (no pooled buffers, nothing to
+        // dispose), rather than a document per message plus a clone per event.
+        return FeedbackEventBatch.FromJson(JsonElement.ParseValue(ref reader));
     }
 
     public override void Write(Utf8JsonWriter writer, FeedbackEventBatch value, JsonSerializerOptions options)

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Analytics.IntegrationTests;
@@ -38,7 +39,7 @@ public sealed class ConversationEventsApiTests : IAsyncLifetime
         var events = TestConversations.Generate(1);
         var conversationId = TestConversations.ConversationId(events[0]);
         var appender = new FeedbackAppender(_api.Services.GetRequiredService<IDocumentStore>(),
-            _api.Services.GetRequiredService<NpgsqlDataSource>(), NullLogger<FeedbackAppender>.Instance);
+            _api.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
         var accepted = events.Select(e => new AcceptedEvent(TestConversations.EventId(e), conversationId,
             RecordedEvent.From(e, DateTimeOffset.UtcNow))).ToList();
 

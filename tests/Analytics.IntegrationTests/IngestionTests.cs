@@ -7,6 +7,7 @@ using Analytics.Publisher;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Npgsql;
 
 namespace Analytics.IntegrationTests;
 
@@ -97,6 +98,117 @@ public sealed class IngestionTests : IAsyncLifetime
         Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
         Assert.Equal(events.Count, (int)(await first.MetricAsync("analytics_ingest_events_stored_total") + await second.MetricAsync("analytics_ingest_events_stored_total")));
         Assert.Equal(events.Count * 2, (int)(await first.MetricAsync("analytics_ingest_events_duplicate_total") + await second.MetricAsync("analytics_ingest_events_duplicate_total")));
+    }
+
+    [Fact]
+    public async Task A_batch_mixing_new_streams_existing_streams_and_duplicates_stores_each_event_once_in_stream_order_and_projects_it()
+    {
+        // A low bulk threshold so that small batches take the bulk path for their new conversations.
+        var worker = await _platform.StartWorkerAsync(new Dictionary<string, string>
+        {
+            ["Ingestion__BulkAppendMinEvents"] = "4",
+            ["Ingestion__MessageLimit"] = "50",
+            ["Ingestion__TimeLimitMs"] = "200",
+        });
+        var conversations = TestConversations.Generate(40).Chunk(4).ToList(); // 4 events each, in stream order
+        var early = conversations.Take(20).ToList();
+        var late = conversations.Skip(20).ToList();
+
+        // First the start of 20 conversations (new streams: bulk path) ...
+        var firstHalves = early.SelectMany(c => c.Take(2)).ToList();
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(firstHalves)));
+        }
+
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= firstHalves.Count, Timeout,
+            async () => $"stored {await _platform.StoredEventCountAsync()} of {firstHalves.Count}\n{worker.Output}");
+
+        // ... then one message with their rest (existing streams: quick path), 20 whole new conversations (bulk path),
+        // redeliveries of stored events and repeats inside the message itself.
+        var mixed = early.SelectMany(c => c.Skip(2))
+            .Concat(late.SelectMany(c => c))
+            .Concat(firstHalves.Take(20))
+            .Concat(late.SelectMany(c => c).Take(10))
+            .ToList();
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(mixed)));
+        }
+
+        var all = conversations.SelectMany(c => c).ToList();
+        await TestEnvironment.WaitUntilAsync(
+            async () => await worker.MetricAsync("analytics_ingest_events_stored_total") + await worker.MetricAsync("analytics_ingest_events_duplicate_total")
+                >= firstHalves.Count + mixed.Count && await _platform.ProjectionCaughtUpAsync(),
+            Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {all.Count}\n{worker.Output}");
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.Equal(all.Select(TestConversations.EventId).Order(), stored.Keys.Order());
+        Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
+        Assert.Equal(all.Count, await worker.MetricAsync("analytics_ingest_events_stored_total"));
+        Assert.Equal(30, await worker.MetricAsync("analytics_ingest_events_duplicate_total"));
+        Assert.Equal(firstHalves.Count + late.Sum(c => c.Length), await worker.MetricAsync("analytics_ingest_events_bulk_stored_total"));
+
+        // Every stream holds its events as versions 1..4 in the order they were published, and its version is 4.
+        var streams = await StreamsAsync();
+        Assert.Equal(conversations.Count, streams.Count);
+        foreach (var conversation in conversations)
+        {
+            var (version, eventIds) = streams[TestConversations.ConversationId(conversation[0])];
+            Assert.Equal(4, version);
+            Assert.Equal(conversation.Select(TestConversations.EventId), eventIds);
+        }
+
+        // The async daemon saw every event, whichever path stored it: two responses per conversation.
+        Assert.Equal(conversations.Count * 2, await ScalarAsync("select count(*) from analytics.sat_responses"));
+    }
+
+    [Fact]
+    public async Task Two_workers_racing_to_start_the_same_new_streams_store_each_event_once_and_the_projection_misses_none()
+    {
+        // Both workers take the bulk path for every new conversation and run the projection daemon (hot/cold).
+        var settings = new Dictionary<string, string>
+        {
+            ["Ingestion__BulkAppendMinEvents"] = "1",
+            ["Ingestion__MessageLimit"] = "5",
+            ["Ingestion__TimeLimitMs"] = "5",
+        };
+        var first = await _platform.StartWorkerAsync(settings);
+        var second = await _platform.StartWorkerAsync(settings);
+
+        // Every message three times: starts of new streams (bulk, racing) and continuations (quick, racing).
+        var conversations = TestConversations.Generate(90).Chunk(4).ToList();
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            foreach (var group in conversations.Chunk(3))
+            {
+                for (var copy = 0; copy < 3; copy++)
+                {
+                    await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(group.SelectMany(c => c.Take(2)))));
+                }
+
+                for (var copy = 0; copy < 3; copy++)
+                {
+                    await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(group.SelectMany(c => c.Skip(2)))));
+                }
+            }
+        }
+
+        var all = conversations.SelectMany(c => c).ToList();
+        await TestEnvironment.WaitUntilAsync(
+            async () => await HandledAsync(first, second) >= all.Count * 3 && await _platform.ProjectionCaughtUpAsync(), Timeout,
+            async () => $"handled {await HandledAsync(first, second)} of {all.Count * 3}; stored {await _platform.StoredEventCountAsync()}");
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.Equal(all.Select(TestConversations.EventId).Order(), stored.Keys.Order());
+        Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
+        Assert.Equal(all.Count, (int)(await first.MetricAsync("analytics_ingest_events_stored_total") + await second.MetricAsync("analytics_ingest_events_stored_total")));
+        Assert.True(await first.MetricAsync("analytics_ingest_events_bulk_stored_total") + await second.MetricAsync("analytics_ingest_events_bulk_stored_total") > 0,
+            "the bulk path was taken");
+        var streams = await StreamsAsync();
+        Assert.All(conversations, c => Assert.Equal(c.Select(TestConversations.EventId).ToHashSet(), streams[TestConversations.ConversationId(c[0])].EventIds.ToHashSet()));
+        Assert.All(streams.Values, s => Assert.Equal(4, s.Version));
+        Assert.Equal(conversations.Count * 2, await ScalarAsync("select count(*) from analytics.sat_responses"));
     }
 
     [Fact]
@@ -198,6 +310,34 @@ public sealed class IngestionTests : IAsyncLifetime
         }
 
         return total;
+    }
+
+    /// <summary>Stream id → (mt_streams version, event ids in version order).</summary>
+    private async Task<Dictionary<Guid, (long Version, List<Guid> EventIds)>> StreamsAsync()
+    {
+        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            select s.id, s.version, array_agg(e.id order by e.version)
+            from analytics.mt_streams s join analytics.mt_events e on e.stream_id = s.id and e.type <> 'tombstone'
+            group by s.id, s.version
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var streams = new Dictionary<Guid, (long, List<Guid>)>();
+        while (await reader.ReadAsync())
+        {
+            streams[reader.GetGuid(0)] = (reader.GetInt64(1), reader.GetFieldValue<Guid[]>(2).ToList());
+        }
+
+        return streams;
+    }
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static JsonObject Break(Action<JsonObject> edit)

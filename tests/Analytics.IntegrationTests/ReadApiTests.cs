@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Analytics.IntegrationTests;
@@ -32,7 +33,7 @@ public sealed class ReadApiTests : IAsyncLifetime
         _platform = await TestPlatform.CreateAsync();
         _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => host.UseSetting("ConnectionStrings:Marten", _platform.ConnectionString));
         var store = (DocumentStore)_api.Services.GetRequiredService<IDocumentStore>();
-        var appender = new FeedbackAppender(store, _api.Services.GetRequiredService<NpgsqlDataSource>(), NullLogger<FeedbackAppender>.Instance);
+        var appender = new FeedbackAppender(store, _api.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
 
         var events = new List<object>
         {

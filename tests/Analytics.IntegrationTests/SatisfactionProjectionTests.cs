@@ -5,6 +5,7 @@ using Analytics.Satisfaction;
 using Marten;
 using Marten.Events;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Analytics.IntegrationTests;
@@ -123,7 +124,7 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
 
     private async Task AppendAsync(IEnumerable<object> contracts)
     {
-        var appender = new FeedbackAppender(_store, _dataSource, NullLogger<FeedbackAppender>.Instance);
+        var appender = new FeedbackAppender(_store, _dataSource, Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
         var received = T0.AddHours(1);
         await appender.AppendAsync(contracts.Select(c => new AcceptedEvent(TestConversations.EventId(c),
             TestConversations.ConversationId(c), RecordedEvent.From(c, received))).ToList(), CancellationToken.None);

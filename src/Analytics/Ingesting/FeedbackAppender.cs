@@ -4,6 +4,7 @@ using Marten;
 using Marten.Exceptions;
 using Marten.Services;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Analytics.Ingesting;
@@ -11,29 +12,49 @@ namespace Analytics.Ingesting;
 /// <summary>An event that passed validation, ready to be recorded in its conversation's stream.</summary>
 public sealed record AcceptedEvent(Guid EventId, Guid ConversationId, object Recorded);
 
-public readonly record struct AppendOutcome(int Appended, int Duplicates, int Attempts);
+public readonly record struct AppendOutcome(int Appended, int Duplicates, int Attempts, int BulkAppended);
 
 /// <summary>
-/// Appends a batch of events in one transaction, idempotent on eventId. The producer's eventId becomes
-/// Marten's event id, which carries a unique index: inside the transaction we skip the ids already
-/// stored, and a concurrent writer that stores the same id (or starts the same new stream) first makes
-/// our commit fail with 23505, after which the batch is retried and the ids it stored are skipped.
-/// Nothing is acknowledged before the commit, so a crash between commit and ack only causes a
-/// redelivery that this check turns into a no-op.
+/// Appends a batch of events, idempotent on eventId. The producer's eventId becomes Marten's event id, which
+/// carries a unique index, and each conversation's stream id is the primary key of <c>mt_streams</c>.
+/// <para>
+/// Two paths, both Marten APIs: events of conversations that have no stream yet are written with Marten's
+/// bulk event append (<c>IDocumentStore.BulkInsertEventsAsync</c>: binary COPY into <c>mt_streams</c> and
+/// <c>mt_events</c>, one transaction); events of existing streams with quick appends (<c>mt_quick_append_events</c>,
+/// up to 1000 events per transaction). A stream created meanwhile by another writer, or an eventId already
+/// stored, makes the bulk transaction fail with 23505 and roll back as a whole; its events then take the
+/// quick path, which skips the ids already stored after a conflict. Nothing is acknowledged before every
+/// commit of the batch, so a crash between commit and ack only causes a redelivery that these checks turn
+/// into a no-op.
+/// </para>
+/// <para>
+/// The bulk append moves the async daemon's high-water mark to the highest sequence it wrote, so it must
+/// never commit while a quick append of any process holds a lower, not yet committed sequence number (the
+/// daemon would skip that event for good). Every append therefore takes a PostgreSQL advisory lock: quick
+/// appends share it (transaction-scoped), a bulk append holds it exclusively until its own commit.
+/// </para>
 /// </summary>
-public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSource dataSource, ILogger<FeedbackAppender> logger)
+public sealed partial class FeedbackAppender(
+    IDocumentStore store,
+    NpgsqlDataSource dataSource,
+    IOptions<IngestionOptions> options,
+    ILogger<FeedbackAppender> logger)
 {
+    /// <summary>Advisory lock key shared by every process that appends to this event store ("AnalytAp").</summary>
+    public const long AppendLockKey = 0x416E616C79744170;
+
     private const int MaxAttempts = 10;
     private const int MaxEventsPerTransaction = 1000;
     private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly Marten.Events.EventGraph _events = ((DocumentStore)store).Events;
+    private readonly int _bulkAppendMinEvents = options.Value.BulkAppendMinEvents;
 
     public async Task<AppendOutcome> AppendAsync(IReadOnlyList<AcceptedEvent> events, CancellationToken cancellationToken)
     {
         var unique = events.DistinctBy(e => e.EventId).ToList();
         if (unique.Count == 0)
         {
-            return new AppendOutcome(0, events.Count, 0);
+            return new AppendOutcome(0, events.Count, 0, 0);
         }
 
         // One writer per process: concurrent batches of this process validate in parallel but append one
@@ -42,21 +63,88 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
         await _writer.WaitAsync(cancellationToken);
         try
         {
-            var appended = 0;
-            var attempts = 0;
-            foreach (var chunk in unique.Chunk(MaxEventsPerTransaction))
+            var quick = unique;
+            var bulkAppended = 0;
+            if (_bulkAppendMinEvents > 0 && unique.Count >= _bulkAppendMinEvents)
+            {
+                var existing = await FindExistingStreamsAsync(unique, cancellationToken);
+                var starting = unique.Where(e => !existing.Contains(e.ConversationId)).ToList();
+                if (starting.Count >= _bulkAppendMinEvents && await TryBulkStartStreamsAsync(starting, cancellationToken))
+                {
+                    bulkAppended = starting.Count;
+                    quick = unique.Where(e => existing.Contains(e.ConversationId)).ToList();
+                }
+            }
+
+            var appended = bulkAppended;
+            var attempts = bulkAppended > 0 ? 1 : 0;
+            foreach (var chunk in quick.Chunk(MaxEventsPerTransaction))
             {
                 var (chunkAppended, chunkAttempts) = await AppendChunkAsync(chunk, cancellationToken);
                 appended += chunkAppended;
                 attempts += chunkAttempts;
             }
 
-            return new AppendOutcome(appended, events.Count - appended, attempts);
+            LogAppended(logger, appended, bulkAppended, attempts);
+            return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
         }
         finally
         {
             _writer.Release();
         }
+    }
+
+    /// <summary>
+    /// Starts the streams of <paramref name="starting"/> with Marten's bulk append, all or nothing. False when
+    /// another writer got there first (a stream or an eventId already stored): nothing was written then.
+    /// </summary>
+    private async Task<bool> TryBulkStartStreamsAsync(List<AcceptedEvent> starting, CancellationToken cancellationToken)
+    {
+        var streams = starting.GroupBy(e => e.ConversationId)
+            .Select(stream => StreamAction.Start(stream.Key, stream.Select(ToMartenEvent).ToArray()))
+            .ToList();
+
+        // Exclusive: no quick append of any process may hold an uncommitted sequence number below ours.
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await ExecuteAsync(lockConnection, "select pg_advisory_lock(@key)", cancellationToken);
+        try
+        {
+            await store.BulkInsertEventsAsync(streams, batchSize: starting.Count, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (IsWriteConflict(ex))
+        {
+            LogBulkConflict(logger, starting.Count, ex.GetType().Name);
+            return false;
+        }
+        finally
+        {
+            // A connection returned to the pool also drops its advisory locks, should this fail.
+            await ExecuteAsync(lockConnection, "select pg_advisory_unlock(@key)", CancellationToken.None);
+        }
+    }
+
+    private async Task<HashSet<Guid>> FindExistingStreamsAsync(List<AcceptedEvent> events, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"select id from {EventStoreRegistration.SchemaName}.mt_streams where id = any(@ids)");
+        command.Parameters.AddWithValue("ids", events.Select(e => e.ConversationId).Distinct().ToArray());
+        var existing = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            existing.Add(reader.GetGuid(0));
+        }
+
+        return existing;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken,
+        NpgsqlTransaction? transaction = null)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.AddWithValue("key", AppendLockKey);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<(int Appended, int Attempts)> AppendChunkAsync(AcceptedEvent[] chunk, CancellationToken cancellationToken)
@@ -84,6 +172,8 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Shared with other quick appends, exclusive against a bulk append (see the class comment).
+        await ExecuteAsync(connection, "select pg_advisory_xact_lock_shared(@key)", cancellationToken, transaction);
 
         var fresh = batch;
         if (skipStored)
@@ -147,6 +237,12 @@ public sealed partial class FeedbackAppender(IDocumentStore store, NpgsqlDataSou
 
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions)")]
+    private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Bulk start of {Count} events met a concurrent writer ({Conflict}); appending them one stream at a time")]
+    private static partial void LogBulkConflict(ILogger logger, int count, string conflict);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Append attempt {Attempt} met a concurrent writer ({Conflict}); retrying")]
     private static partial void LogConflict(ILogger logger, int attempt, string conflict);

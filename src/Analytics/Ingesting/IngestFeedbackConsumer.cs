@@ -85,6 +85,7 @@ public sealed partial class IngestFeedbackConsumer(
 
             metrics.Appended(accepted.Count, Stopwatch.GetElapsedTime(started));
             metrics.Stored(outcome.Appended);
+            metrics.BulkStored(outcome.BulkAppended);
             metrics.Duplicates(outcome.Duplicates);
         }
 

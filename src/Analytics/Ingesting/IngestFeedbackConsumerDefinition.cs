@@ -20,7 +20,7 @@ public sealed class IngestFeedbackConsumerDefinition : ConsumerDefinition<Ingest
     {
         endpointConfigurator.ConfigureConsumeTopology = false;
         endpointConfigurator.PrefetchCount = Math.Max(_options.PrefetchCount, _options.MessageLimit * _options.ConcurrencyLimit);
-        endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.All, isDefault: true);
+        endpointConfigurator.AddDeserializer(new IngestionJsonSerializerFactory(), isDefault: true);
         endpointConfigurator.UseMessageRetry(retry => retry.Intervals(200, 1000, 3000, 5000));
 
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)

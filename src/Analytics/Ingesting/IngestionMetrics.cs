@@ -8,6 +8,7 @@ public sealed class IngestionMetrics : IDisposable
     public const string MeterName = "Analytics.Ingestion";
     private readonly Meter _meter;
     private readonly Counter<long> _stored;
+    private readonly Counter<long> _bulkStored;
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _refused;
     private readonly Counter<long> _redacted;
@@ -18,6 +19,8 @@ public sealed class IngestionMetrics : IDisposable
     {
         _meter = meterFactory.Create(MeterName);
         _stored = _meter.CreateCounter<long>("analytics.ingest.events.stored", "{event}", "Events appended to the event store");
+        _bulkStored = _meter.CreateCounter<long>("analytics.ingest.events.bulk_stored", "{event}",
+            "Events appended with Marten's bulk event append (conversations whose stream did not exist yet); included in stored");
         _duplicates = _meter.CreateCounter<long>("analytics.ingest.events.duplicate", "{event}", "Events skipped because their eventId was already stored");
         _refused = _meter.CreateCounter<long>("analytics.ingest.events.refused", "{event}", "Events or messages refused, by reason code");
         _redacted = _meter.CreateCounter<long>("analytics.ingest.pii.redacted", "{item}", "Personal data items replaced by placeholders, by kind");
@@ -26,6 +29,8 @@ public sealed class IngestionMetrics : IDisposable
     }
 
     public void Stored(int count) => _stored.Add(count);
+
+    public void BulkStored(int count) => _bulkStored.Add(count);
 
     public void Duplicates(int count) => _duplicates.Add(count);
 

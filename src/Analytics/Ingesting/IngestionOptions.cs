@@ -16,4 +16,10 @@ public sealed class IngestionOptions
     public int ConcurrencyLimit { get; set; } = 2;
 
     public int PrefetchCount { get; set; } = 400;
+
+    /// <summary>
+    /// Events of not yet existing conversation streams in one batch from which they are written with Marten's
+    /// bulk event append (binary COPY) rather than quick appends; 0 turns the bulk path off.
+    /// </summary>
+    public int BulkAppendMinEvents { get; set; } = 20;
 }
