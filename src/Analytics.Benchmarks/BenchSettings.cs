@@ -24,15 +24,19 @@ public sealed record BenchSettings
 
     public string RabbitHost { get; init; } = "127.0.0.1";
 
-    public int RabbitPort { get; init; } = 5672;
+    // Default ports follow the service scripts' environment (PG_PORT, RABBITMQ_PORT, RABBITMQ_MANAGEMENT_PORT).
+    public int RabbitPort { get; init; } = Port("RABBITMQ_PORT", 5672);
 
-    public Uri Management { get; init; } = new("http://127.0.0.1:15672/");
+    public Uri Management { get; init; } = new($"http://127.0.0.1:{Port("RABBITMQ_MANAGEMENT_PORT", 15672)}/");
 
     public string User { get; init; } = "analytics";
 
     public string Password { get; init; } = "analytics";
 
-    public string PostgresAdmin { get; init; } = "Host=127.0.0.1;Port=5432;Database=postgres;Username=analytics;Password=analytics";
+    public string PostgresAdmin { get; init; } = $"Host=127.0.0.1;Port={Port("PG_PORT", 5432)};Database=postgres;Username=analytics;Password=analytics";
+
+    private static int Port(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.CultureInfo.InvariantCulture, out var port) ? port : fallback;
 
     /// <summary>Extra environment variables for the worker, e.g. Ingestion__MessageLimit=200.</summary>
     public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();

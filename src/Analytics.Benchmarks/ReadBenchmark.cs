@@ -217,11 +217,11 @@ public static class ReadBenchmark
             // 4. Projection lag behind the live worker.
             if (settings.Lag)
             {
-                Step($"Projection lag: worker in a fresh vhost and database, {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
+                Step($"Projection lag: worker in a fresh vhost on the seeded store ({stored:N0} events, projection rebuilt), {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
                 var lag = new ProjectionLag(bench, isolation, root);
                 try
                 {
-                    var runs = await lag.RunAsync(settings.LagRate, 3, settings.LagDuration, settings.Seed,
+                    var runs = await lag.RunAsync(settings.LagRate, 3, settings.LagDuration, settings.Seed, database,
                         line => AnsiConsole.MarkupLine(Markup.Escape(line)), ct);
                     AnsiConsole.MarkupLine($"  progression row: {Markup.Escape(lag.ProgressionName ?? "?")}; worker log {Markup.Escape(lag.WorkerLog ?? "?")}");
                     foreach (var run in runs)

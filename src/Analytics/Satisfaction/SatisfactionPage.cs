@@ -65,6 +65,7 @@ public sealed class SatisfactionPage
         var responses = _responses.Values;
         var ratings = _ratings.Values;
         var comparisons = _comparisons.Values;
+        var touched = _responses.Keys.Union(_ratings.Keys).ToArray();
         return
         [
             // conversation rows
@@ -119,6 +120,10 @@ public sealed class SatisfactionPage
             comparisons.Select(c => SatisfactionProjection.Wire(c.Latest.Preferred)).ToArray(),
             comparisons.Select(c => Join(c.First.Capabilities.Distinct())).ToArray(),
             comparisons.Select(c => Join(SatisfactionProjection.Wire(c.Latest.Reasons))).ToArray(),
+
+            // the touched turns, whose stored response and rating the statement reads
+            touched,
+            touched,
         ];
     }
 }

@@ -239,10 +239,9 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from comparison_rows
             on conflict (comparison_id) do update set occurred_at = excluded.occurred_at, preferred = excluded.preferred, reasons = excluded.reasons
             where current.occurred_at <= excluded.occurred_at),
-        touched_turns as (select turn_id from response_rows union select turn_id from rating_rows),
         stored_responses as (
-            select r.turn_id, r.hour, r.model_id, r.model_version, r.capabilities, r.surface, r.custom_instructions, r.experiment_arm
-            from {Responses} r join touched_turns using (turn_id)),
+            select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm
+            from {Responses} where turn_id = any(?::uuid[])),
         new_responses as (
             insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
                 turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt, surface, custom_instructions, experiment_arm)
@@ -255,7 +254,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from response_rows p left join {Conversations} c on c.conversation_id = p.conversation_id
             on conflict (turn_id) do nothing
             returning turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm, latency_ms, regenerated_from),
-        stored_ratings as (select g.turn_id, g.rating from {Ratings} g join touched_turns using (turn_id)),
+        stored_ratings as (select turn_id, rating from {Ratings} where turn_id = any(?::uuid[])),
         new_ratings as (
             insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
             select turn_id, conversation_id, occurred_at, rating, string_to_array(reasons, chr(31)), comment, model_id, model_version,
@@ -265,18 +264,28 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                 comment = excluded.comment, model_id = excluded.model_id, model_version = excluded.model_version, capabilities = excluded.capabilities
             where current.occurred_at <= excluded.occurred_at
             returning turn_id, rating),
+        -- One row per touched turn, by grouping rather than joining (the row estimates of array parameters are guesses,
+        -- and a join planned for 10 rows that meets thousands is quadratic).
         counted as (
-            select r.*, case when r.is_new then null else s.rating end as rating_before, coalesce(n.rating, s.rating) as rating_after
+            select bool_or(is_new) as is_new, max(hour) as hour, max(model_id) as model_id, max(model_version) as model_version,
+                max(capabilities) as capabilities, max(surface) as surface, max(custom_instructions) as custom_instructions,
+                max(experiment_arm) as experiment_arm, max(regenerations) as regenerations, max(latency) as latency,
+                case when bool_or(is_new) then null else max(rating) filter (where source = 'stored') end as rating_before,
+                coalesce(max(rating) filter (where source = 'new'), max(rating) filter (where source = 'stored')) as rating_after
             from (
-                select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
-                    false as is_new, 0 as regenerations, 0 as latency
+                select turn_id, false as is_new, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
+                    0 as regenerations, 0 as latency, null::text as rating, 'response' as source
                 from stored_responses
                 union all
-                select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
-                    true, (regenerated_from is not null)::int, latency_ms
-                from new_responses) r
-            left join stored_ratings s using (turn_id)
-            left join new_ratings n using (turn_id)),
+                select turn_id, true, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
+                    (regenerated_from is not null)::int, latency_ms, null, 'response'
+                from new_responses
+                union all
+                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, 'stored' from stored_ratings
+                union all
+                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, 'new' from new_ratings) facts
+            group by turn_id
+            having bool_or(source = 'response')),
         deltas as (
             select c.hour, c.model_id, c.model_version, cap.name as capability, c.surface, c.custom_instructions, c.experiment_arm,
                 c.is_new::int as responses,
