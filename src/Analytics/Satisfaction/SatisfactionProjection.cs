@@ -23,8 +23,8 @@ namespace Analytics.Satisfaction;
 /// </summary>
 public sealed class SatisfactionProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
-    /// <summary>Events per daemon page (Marten's default is 500): one statement per page.</summary>
-    public const int PageSize = 5_000;
+    /// <summary>Events per daemon page (Marten's default is 500): one statement per page; the rebuild pays a progression update and a few round trips per page.</summary>
+    public const int PageSize = 10_000;
 
     public const string Conversations = EventStoreRegistration.SchemaName + ".sat_conversations";
     public const string Responses = EventStoreRegistration.SchemaName + ".sat_responses";
