@@ -33,11 +33,12 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
     /// Runs at <paramref name="rate"/>; when the worker does not keep up, drains and runs again (same worker) at 90% of
     /// the rate it did commit, up to <paramref name="attempts"/> runs.
     /// </summary>
-    public async Task<List<LagResult>> RunAsync(int rate, int attempts, TimeSpan duration, int seed, Action<string> report,
+    /// <param name="database">The store to ingest into: the seeded one (its projection rebuilt), or null for a fresh database.</param>
+    public async Task<List<LagResult>> RunAsync(int rate, int attempts, TimeSpan duration, int seed, string? database, Action<string> report,
         CancellationToken cancellationToken)
     {
         var vhost = await isolation.CreateVhostAsync("lag", cancellationToken);
-        var database = await isolation.CreateDatabaseAsync("lag", cancellationToken);
+        database ??= await isolation.CreateDatabaseAsync("lag", cancellationToken);
         var amqpUri = bench.AmqpUri(vhost);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {

@@ -17,16 +17,6 @@ public static class ReadBenchmark
     private const string ViewerKey = "local-dev-viewer-key";
     private const string OverTimeModel = "atlas";
 
-    /// <summary>The matrix SQL of <see cref="SatisfactionQueries.MatrixAsync"/> without slices, for EXPLAIN ANALYZE.</summary>
-    // The SQL of SatisfactionQueries.MatrixAsync without slice filters (unsliced hourly counters), for EXPLAIN ANALYZE.
-    private const string MatrixSql = $"""
-        select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
-            sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
-        from {SatisfactionProjection.CellTotals}
-        where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3)
-        group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
-        """;
-
     public static async Task<int> RunAsync(IReadOnlyList<string> args, string root, CancellationToken ct)
     {
         ReadSettings? settings;
@@ -78,17 +68,14 @@ public static class ReadBenchmark
             await using var seeding = await ReadSeeding.CreateAsync(isolation.ConnectionString(database, 20), ct);
 
             // 1. Seeding.
-            Step($"Generating {settings.Events:N0} events");
             var now = DateTimeOffset.UtcNow;
             var end = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(1);
             var traffic = ReadSeeding.Window(settings.Events, settings.Days, settings.Seed, end.AddHours(-1));
-            var generation = Stopwatch.StartNew();
-            var (calls, events, first, last) = ReadSeeding.Prepare(traffic, settings.Events, seeding.Store.Events);
+            Step($"Generating and seeding with BulkInsertEventsAsync (calls of whole conversations, ~50,000 events each)");
+            var seed = await seeding.SeedAsync(traffic, settings.Events, ct);
+            var seedElapsed = seed.Inserting;
             AnsiConsole.MarkupLine(Markup.Escape(FormattableString.Invariant(
-                $"  {events:N0} events in {calls.Sum(c => c.Count):N0} conversations, {first:yyyy-MM-dd HH:mm} .. {last:yyyy-MM-dd HH:mm} UTC ({traffic.ConversationsPerMinute:0.00} conversations/min), generated in {generation.Elapsed.TotalSeconds:0.0} s")));
-            Step($"Seeding with BulkInsertEventsAsync ({calls.Count} calls of whole conversations, ~50,000 events each)");
-            var seedElapsed = await seeding.SeedAsync(calls, ct);
-            calls.Clear();
+                $"  {seed.Events:N0} events in {seed.Conversations:N0} conversations, {seed.First:yyyy-MM-dd HH:mm} .. {seed.Last:yyyy-MM-dd HH:mm} UTC ({traffic.ConversationsPerMinute:0.00} conversations/min), {seed.Calls} calls; generated in {seed.Generating.TotalSeconds:0.0} s (untimed)")));
             var stored = await seeding.ScalarAsync("select count(*) from analytics.mt_events", ct);
             Figure("Seeding (BulkInsertEventsAsync)", FormattableString.Invariant($"{stored:N0} events in {seedElapsed.TotalSeconds:0.0} s = {stored / seedElapsed.TotalSeconds:N0} events/s"));
             await using (var analyze = seeding.DataSource.CreateCommand("vacuum analyze analytics.mt_events"))
@@ -125,7 +112,8 @@ public static class ReadBenchmark
             Figure("Rebuild / SQL baseline time", FormattableString.Invariant($"{rebuild.TotalSeconds / sqlElapsed.TotalSeconds:0.0}×"));
 
             await using (var analyze = seeding.DataSource.CreateCommand(
-                $"analyze {SatisfactionProjection.Responses}; analyze {SatisfactionProjection.Ratings}; analyze {SatisfactionProjection.Conversations}; analyze {SatisfactionProjection.Comparisons}"))
+                $"analyze {SatisfactionProjection.Responses}; analyze {SatisfactionProjection.Ratings}; analyze {SatisfactionProjection.Conversations}; analyze {SatisfactionProjection.Comparisons}; " +
+                $"analyze {SatisfactionProjection.Cells}; analyze {SatisfactionProjection.CellTotals}; analyze {SatisfactionProjection.CellDays}"))
             {
                 await analyze.ExecuteNonQueryAsync(ct);
             }
@@ -139,8 +127,8 @@ public static class ReadBenchmark
                 var matrixPath = $"api/satisfaction/matrix?from={Iso(matrixFrom)}&to={Iso(end)}";
                 var overTimePath = $"api/satisfaction/over-time?model={OverTimeModel}&bucket=hour&from={Iso(overTimeFrom)}&to={Iso(end)}";
 
-                matrixPlan = await seeding.ExplainAsync(MatrixSql,
-                    [matrixFrom, end, new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text }], ct);
+                matrixPlan = await seeding.ExplainAsync(SatisfactionQueries.UnslicedMatrixSql,
+                    SatisfactionQueries.UnslicedMatrixParameters(matrixFrom, end, null), ct);
                 var planPath = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-matrix-plan.txt");
                 await File.WriteAllTextAsync(planPath, matrixPlan, ct);
                 var execution = matrixPlan.Split('\n').LastOrDefault(l => l.Contains("Execution Time", StringComparison.Ordinal))?.Trim();
@@ -229,11 +217,11 @@ public static class ReadBenchmark
             // 4. Projection lag behind the live worker.
             if (settings.Lag)
             {
-                Step($"Projection lag: worker in a fresh vhost and database, {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
+                Step($"Projection lag: worker in a fresh vhost on the seeded store ({stored:N0} events, projection rebuilt), {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
                 var lag = new ProjectionLag(bench, isolation, root);
                 try
                 {
-                    var runs = await lag.RunAsync(settings.LagRate, 3, settings.LagDuration, settings.Seed,
+                    var runs = await lag.RunAsync(settings.LagRate, 3, settings.LagDuration, settings.Seed, database,
                         line => AnsiConsole.MarkupLine(Markup.Escape(line)), ct);
                     AnsiConsole.MarkupLine($"  progression row: {Markup.Escape(lag.ProgressionName ?? "?")}; worker log {Markup.Escape(lag.WorkerLog ?? "?")}");
                     foreach (var run in runs)

@@ -53,14 +53,63 @@ public sealed class ReadSeeding : IAsyncDisposable
         };
     }
 
-    /// <summary>Generates the events and groups them into whole-conversation stream starts (untimed).</summary>
-    public static (List<List<StreamAction>> Calls, int Events, DateTimeOffset First, DateTimeOffset Last) Prepare(
-        TrafficOptions traffic, int events, EventGraph graph)
+    /// <summary>A conversation is written once it has been quiet this long (virtual time); later events for it would fail the run.</summary>
+    private static readonly TimeSpan QuietPeriod = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// Generates the events and bulk-inserts them as whole-conversation stream starts, streaming: a conversation is
+    /// held in memory until it has been quiet for <see cref="QuietPeriod"/> of virtual time, then written in a call
+    /// of ~<see cref="EventsPerCall"/> events. Only the bulk inserts are timed (generation runs between them).
+    /// </summary>
+    public async Task<SeedResult> SeedAsync(TrafficOptions traffic, int events, CancellationToken cancellationToken)
     {
-        var streams = new Dictionary<Guid, List<IEvent>>();
-        var order = new List<Guid>();
+        var graph = Store.Events;
+        var open = new Dictionary<Guid, List<IEvent>>();
+        var lastEvent = new Dictionary<Guid, DateTimeOffset>();
+        var written = new HashSet<Guid>();
         DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
         long sequence = 0;
+        var buffered = 0;
+        var inserting = TimeSpan.Zero;
+        var calls = 0;
+        var generation = Stopwatch.StartNew();
+
+        async Task WriteAsync(Func<Guid, bool> ready)
+        {
+            var call = new List<StreamAction>();
+            var inCall = 0;
+            // Conversations in the order they started, so seq_ids stay roughly in time order.
+            foreach (var id in open.Keys.Where(ready).OrderBy(id => open[id][0].Sequence).ToList())
+            {
+                var list = open[id];
+                open.Remove(id);
+                lastEvent.Remove(id);
+                written.Add(id);
+                call.Add(StreamAction.Start(id, [.. list]));
+                inCall += list.Count;
+                buffered -= list.Count;
+                if (inCall >= EventsPerCall)
+                {
+                    await InsertAsync(call);
+                    call = [];
+                    inCall = 0;
+                }
+            }
+
+            if (call.Count > 0)
+            {
+                await InsertAsync(call);
+            }
+        }
+
+        async Task InsertAsync(List<StreamAction> call)
+        {
+            var started = Stopwatch.StartNew();
+            await Store.BulkInsertEventsAsync(call, 1000, cancellationToken);
+            inserting += started.Elapsed;
+            calls++;
+        }
+
         foreach (var contract in new TrafficModel(traffic).Generate().Take(events))
         {
             var (eventId, conversationId, occurredAt) = contract switch
@@ -71,6 +120,11 @@ public sealed class ReadSeeding : IAsyncDisposable
                 ResponsesCompared c => (c.EventId, c.ConversationId, c.OccurredAt),
                 _ => throw new InvalidOperationException($"unexpected contract {contract.GetType().Name}"),
             };
+            if (written.Contains(conversationId))
+            {
+                throw new InvalidOperationException($"conversation {conversationId} got an event after {QuietPeriod} of quiet; raise QuietPeriod");
+            }
+
             first = occurredAt < first ? occurredAt : first;
             last = occurredAt > last ? occurredAt : last;
             var receivedAt = occurredAt.AddMilliseconds(300);
@@ -79,49 +133,22 @@ public sealed class ReadSeeding : IAsyncDisposable
             e.Timestamp = receivedAt;
             // BulkInsertEventsAsync hands out seq_ids in the order of Sequence: time order across the streams of a call.
             e.Sequence = ++sequence;
-            if (!streams.TryGetValue(conversationId, out var list))
+            if (!open.TryGetValue(conversationId, out var list))
             {
-                streams[conversationId] = list = [];
-                order.Add(conversationId);
+                open[conversationId] = list = [];
             }
 
             list.Add(e);
-        }
-
-        var calls = new List<List<StreamAction>>();
-        var current = new List<StreamAction>();
-        var inCall = 0;
-        foreach (var id in order)
-        {
-            var list = streams[id];
-            current.Add(StreamAction.Start(id, [.. list]));
-            inCall += list.Count;
-            if (inCall >= EventsPerCall)
+            lastEvent[conversationId] = occurredAt;
+            if (++buffered >= 2 * EventsPerCall)
             {
-                calls.Add(current);
-                current = [];
-                inCall = 0;
+                var horizon = occurredAt - QuietPeriod;
+                await WriteAsync(id => lastEvent[id] < horizon);
             }
         }
 
-        if (current.Count > 0)
-        {
-            calls.Add(current);
-        }
-
-        return (calls, events, first, last);
-    }
-
-    /// <summary>Bulk-inserts the prepared streams; returns the elapsed time.</summary>
-    public async Task<TimeSpan> SeedAsync(IReadOnlyList<List<StreamAction>> calls, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.StartNew();
-        foreach (var call in calls)
-        {
-            await Store.BulkInsertEventsAsync(call, 1000, cancellationToken);
-        }
-
-        return started.Elapsed;
+        await WriteAsync(_ => true);
+        return new SeedResult((int)sequence, written.Count, calls, first, last, inserting, generation.Elapsed - inserting);
     }
 
     /// <summary>Marten's rebuild of the satisfaction projection over every event; returns the elapsed time.</summary>
@@ -193,3 +220,6 @@ public sealed class ReadSeeding : IAsyncDisposable
         await DataSource.DisposeAsync();
     }
 }
+
+public sealed record SeedResult(int Events, int Conversations, int Calls, DateTimeOffset First, DateTimeOffset Last, TimeSpan Inserting,
+    TimeSpan Generating);

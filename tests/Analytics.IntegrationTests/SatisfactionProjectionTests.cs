@@ -100,6 +100,77 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.NotEmpty(live);
     }
 
+    [Fact]
+    public async Task A_page_of_events_gives_the_same_tables_as_one_event_at_a_time()
+    {
+        Guid c1 = Guid.NewGuid(), c2 = Guid.NewGuid(), comparison = Guid.NewGuid();
+        Guid t1 = Guid.NewGuid(), t2 = Guid.NewGuid(), t3 = Guid.NewGuid(), t4 = Guid.NewGuid();
+        var previous = new ModelRef("atlas", "2026-10");
+        object[] events =
+        [
+            Response(c2, t3, 0, ["chat"], minutes: 1), // before its conversation's start: unknown slice
+            new ConversationStarted(Guid.NewGuid(), T0, 1, c2, "it", "u2", "ios", "de-DE", new Personalization(false)),
+            Response(c2, t4, 1, ["chat"], minutes: 2), // after it: ios, no custom instructions
+            new ConversationStarted(Guid.NewGuid(), T0, 1, c1, "it", "u1", "web", "en-US", new Personalization(true),
+                new ExperimentAssignment("exp-1", "treatment")),
+            Rated(c1, t2, Rating.Down, ["chat"], minutes: 30, FeedbackReason.TooVerbose), // before its response, another hour
+            Response(c1, t1, 0, ["code_execution", "browsing"], minutes: 3),
+            Response(c1, t1, 0, ["chat"], minutes: 4), // a second copy of the turn: the first one wins
+            Rated(c1, t1, Rating.Up, ["code_execution", "browsing"], minutes: 5),
+            Rated(c1, t1, Rating.Down, ["code_execution", "browsing"], minutes: 6, FeedbackReason.CodeError),
+            Rated(c1, t1, Rating.None, ["code_execution", "browsing"], minutes: 7),
+            Rated(c1, t1, Rating.Up, ["code_execution", "browsing"], minutes: 7), // same time as the withdrawal: the later event wins
+            Response(c1, t2, 1, ["chat"], minutes: 25 * 60, regeneratedFrom: t1), // the next day
+            Rated(c1, t2, Rating.Up, ["chat"], minutes: 29), // older than the down: ignored
+            Rated(c2, t3, Rating.Up, ["chat"], minutes: 8),
+            Compared(c1, comparison, t1, t2, previous, Preference.A, minutes: 40),
+            Compared(c1, comparison, t1, t2, previous, Preference.B, minutes: 41),
+            Compared(c1, comparison, t1, t2, previous, Preference.Tie, minutes: 39), // older: ignored
+        ];
+
+        using var daemon = await _store.BuildProjectionDaemonAsync();
+        await daemon.StartAllAsync();
+        foreach (var e in events)
+        {
+            await AppendAsync([e]);
+            await _store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+        }
+
+        var oneAtATime = await TableRowsAsync();
+        await daemon.RebuildProjectionAsync<SatisfactionProjection>(CancellationToken.None); // all of them in one page
+        Assert.Equal(oneAtATime, await TableRowsAsync());
+
+        var queries = new SatisfactionQueries(_dataSource);
+        var cells = (await queries.MatrixAsync(T0.AddDays(-1), T0.AddDays(2), "atlas", new SliceFilter(), default))
+            .ToDictionary(c => c.Capability);
+        Assert.Equal((4, 3, 2, 1, 1), (cells["*"].Responses, cells["*"].Rated, cells["*"].Up, cells["*"].Down, cells["*"].Regenerations));
+        Assert.Equal((3, 2, 1, 1), (cells["chat"].Responses, cells["chat"].Rated, cells["chat"].Up, cells["chat"].Down));
+        Assert.Equal((1, 1, 1), (cells["browsing"].Responses, cells["browsing"].Rated, cells["browsing"].Up));
+        var unknown = await queries.OverTimeAsync("atlas", null, null, T0.AddDays(-1), T0.AddDays(2), "day", new SliceFilter(Surface: SatisfactionProjection.Unknown), default);
+        Assert.Equal((1, 1, 1), (unknown.Single().Responses, unknown.Single().Rated, unknown.Single().Up));
+        var treatment = await queries.OverTimeAsync("atlas", null, null, T0.AddDays(-1), T0.AddDays(2), "day", new SliceFilter(ExperimentArm: "treatment"), default);
+        Assert.Equal(new[] { (1L, 1L), (1L, 1L) }, treatment.Select(p => (p.Responses, p.Rated)));
+
+        // The daily counters are the hourly totals summed per day, and a window that cuts days gives the hourly sums.
+        await using var differences = _dataSource.CreateCommand($"""
+            select count(*) from (
+                (select date_trunc('day', hour at time zone 'UTC') at time zone 'UTC', model_id, model_version, capability,
+                    sum(responses), sum(rated), sum(up), sum(down), sum(regenerations), sum(latency_sum)
+                 from {SatisfactionProjection.CellTotals} group by 1, 2, 3, 4
+                 except select day, model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum
+                 from {SatisfactionProjection.CellDays})
+                union all
+                (select day, model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum
+                 from {SatisfactionProjection.CellDays}
+                 except select date_trunc('day', hour at time zone 'UTC') at time zone 'UTC', model_id, model_version, capability,
+                    sum(responses), sum(rated), sum(up), sum(down), sum(regenerations), sum(latency_sum)
+                 from {SatisfactionProjection.CellTotals} group by 1, 2, 3, 4)) d
+            """);
+        Assert.Equal(0L, (long)(await differences.ExecuteScalarAsync())!);
+        var secondDay = (await queries.MatrixAsync(T0.AddHours(2), T0.AddDays(2), "atlas", new SliceFilter(), default)).Single(c => c.Capability == "*");
+        Assert.Equal((1, 1, 0, 1), (secondDay.Responses, secondDay.Rated, secondDay.Up, secondDay.Down));
+    }
+
     private async Task<List<string>> TableRowsAsync()
     {
         var rows = new List<string>();
@@ -109,6 +180,7 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
             (SatisfactionProjection.Ratings, "turn_id"), (SatisfactionProjection.Comparisons, "comparison_id"),
             (SatisfactionProjection.Cells, "hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm"),
             (SatisfactionProjection.CellTotals, "hour, model_id, model_version, capability"),
+            (SatisfactionProjection.CellDays, "day, model_id, model_version, capability"),
         })
         {
             await using var command = _dataSource.CreateCommand($"select '{table}: ' || t::text from {table} t order by {key}");
@@ -133,6 +205,10 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
     private static ResponseGenerated Response(Guid conversation, Guid turn, int index, string[] capabilities, int minutes, Guid? regeneratedFrom = null) =>
         new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, index, Atlas, capabilities,
             new Modality(["text"], ["text"]), 1000, 10, 20, new Moderation(false, []), regeneratedFrom);
+
+    private static ResponsesCompared Compared(Guid conversation, Guid comparison, Guid a, Guid b, ModelRef bModel, Preference preferred, int minutes) =>
+        new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", comparison, [new ComparisonCandidate(a, Atlas), new ComparisonCandidate(b, bModel)],
+            preferred, ["chat"], [FeedbackReason.TooVerbose]);
 
     private static ResponseRated Rated(Guid conversation, Guid turn, Rating rating, string[] capabilities, int minutes, params FeedbackReason[] reasons) =>
         new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, rating, reasons, Atlas, capabilities);

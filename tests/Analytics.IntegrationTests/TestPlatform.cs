@@ -223,7 +223,21 @@ public sealed class TestPlatform : IAsyncDisposable
         await using var admin = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"drop database if exists {Name} with (force)", admin);
-        await drop.ExecuteNonQueryAsync();
+        // An autovacuum worker in the database cannot be terminated by a non-superuser (42501): wait until it is done.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await drop.ExecuteNonQueryAsync();
+                break;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+
         _management.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using Analytics.Contracts;
 using Analytics.Conversations;
 using JasperFx.Events;
+using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
 using Weasel.Postgresql.Tables;
@@ -12,16 +13,26 @@ namespace Analytics.Satisfaction;
 /// API and Grafana query with ordinary SQL. Every write is an upsert keyed by the fact's own id, so a replay
 /// or a rebuild gives the same rows. A later rating of a turn replaces the earlier one (the latest
 /// occurredAt wins; on a tie the later event in the store wins); "none" withdraws it. A rating that arrives
-/// before its response is kept and counts as soon as the response is there (the cells join the two).
+/// before its response is kept and counts as soon as the response is there.
+/// <para>
+/// The daemon hands over a page of events at a time (<see cref="PageSize"/>); the page is folded in memory
+/// (<see cref="SatisfactionPage"/>) and written by one set-based statement that reads the prior state of the
+/// touched rows and moves each counter by the difference between the touched turns' contributions after and
+/// before the page (a response counts its current rating; a flip or a withdrawal moves the counts).
+/// </para>
 /// </summary>
-public sealed partial class SatisfactionProjection : EventProjection
+public sealed class SatisfactionProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
+    /// <summary>Events per daemon page (Marten's default is 500): one statement per page; the rebuild pays a progression update and a few round trips per page.</summary>
+    public const int PageSize = 10_000;
+
     public const string Conversations = EventStoreRegistration.SchemaName + ".sat_conversations";
     public const string Responses = EventStoreRegistration.SchemaName + ".sat_responses";
     public const string Ratings = EventStoreRegistration.SchemaName + ".sat_ratings";
     public const string Comparisons = EventStoreRegistration.SchemaName + ".sat_comparisons";
     public const string Cells = EventStoreRegistration.SchemaName + ".sat_cells";
     public const string CellTotals = EventStoreRegistration.SchemaName + ".sat_cell_totals";
+    public const string CellDays = EventStoreRegistration.SchemaName + ".sat_cell_days";
 
     /// <summary>Slice value when a response's conversation was not projected before it (or has no experiment).</summary>
     public const string Unknown = "";
@@ -113,7 +124,26 @@ public sealed partial class SatisfactionProjection : EventProjection
             totals.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
         }
 
-        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals })
+        // The unsliced counters again per UTC day, so that a window of weeks reads days (plus the hours of its partial
+        // first and last day) rather than every hour.
+        var days = new Table(CellDays);
+        days.AddColumn<DateTimeOffset>("day").AsPrimaryKey();
+        days.AddColumn<string>("model_id").AsPrimaryKey();
+        days.AddColumn<string>("model_version").AsPrimaryKey();
+        days.AddColumn<string>("capability").AsPrimaryKey();
+        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
+        {
+            days.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
+        }
+
+        IncludeType<ConversationStartedRecorded>();
+        IncludeType<ResponseGeneratedRecorded>();
+        IncludeType<ResponseRatedRecorded>();
+        IncludeType<ResponsesComparedRecorded>();
+        Options.BatchSize = PageSize;
+        Options.MaximumHopperSize = 4 * PageSize;
+
+        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals, days })
         {
             SchemaObjects.Add(table);
             Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
@@ -133,108 +163,156 @@ public sealed partial class SatisfactionProjection : EventProjection
     public static string[] Wire(IEnumerable<FeedbackReason> reasons) =>
         reasons.Select(r => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(r.ToString())).ToArray();
 
-    private static object Nullable(object? value) => value ?? DBNull.Value;
+    /// <summary>The page-level entry point the async daemon calls (the base class would apply events one by one).</summary>
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events,
+        CancellationToken cancellation)
+    {
+        Queue(operations, events);
+        return Task.CompletedTask;
+    }
 
-    public void Project(IEvent<ConversationStartedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
-        $"""
-        insert into {Conversations} (conversation_id, started_at, surface, locale, custom_instructions, experiment_id, experiment_arm)
-        values (?, ?, ?, ?, ?, ?, ?) on conflict (conversation_id) do nothing
-        """,
-        e.StreamId, e.Data.OccurredAt.ToUniversalTime(), e.Data.Surface, e.Data.Locale, e.Data.Personalization.CustomInstructions,
-        Nullable(e.Data.Experiment?.Id), Nullable(e.Data.Experiment?.Arm));
+    /// <summary>One event at a time (inline use): a page of one.</summary>
+    public override ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    {
+        Queue(operations, [e]);
+        return ValueTask.CompletedTask;
+    }
 
-    /// <summary>
-    /// Records the response (first copy wins) and, only if it was new, counts it in its cells, together with a
-    /// rating that arrived before it.
-    /// </summary>
-    public void Project(IEvent<ResponseGeneratedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
-        $"""
-        with conversation as (
-            select surface, custom_instructions::text as custom_instructions, coalesce(experiment_arm, '') as experiment_arm
-            from {Conversations} where conversation_id = ?),
-        inserted as (
-            insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
-                turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt, surface, custom_instructions, experiment_arm)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                coalesce((select surface from conversation), ''), coalesce((select custom_instructions from conversation), ''),
-                coalesce((select experiment_arm from conversation), ''))
-            on conflict (turn_id) do nothing
-            returning hour, model_id, model_version, capabilities, latency_ms, regenerated_from, surface, custom_instructions, experiment_arm),
-        earlier_rating as (select rating from {Ratings} where turn_id = ?),
-        counted as (
-            select i.hour, i.model_id, i.model_version, cap.name as capability, i.surface, i.custom_instructions, i.experiment_arm,
-                coalesce((select (rating in ('up', 'down'))::int from earlier_rating), 0) as rated,
-                coalesce((select (rating = 'up')::int from earlier_rating), 0) as up,
-                coalesce((select (rating = 'down')::int from earlier_rating), 0) as down,
-                (i.regenerated_from is not null)::int as regenerations, i.latency_ms as latency
-            from inserted i cross join lateral unnest(i.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
-        sliced as (
-            insert into {Cells} as cell (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm,
-                responses, rated, up, down, regenerations, latency_sum)
-            select hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, 1, rated, up, down, regenerations, latency
-            from counted
-            on conflict (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm) do update set
-                responses = cell.responses + excluded.responses, rated = cell.rated + excluded.rated, up = cell.up + excluded.up,
-                down = cell.down + excluded.down, regenerations = cell.regenerations + excluded.regenerations,
-                latency_sum = cell.latency_sum + excluded.latency_sum)
-        insert into {CellTotals} as cell (hour, model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum)
-        select hour, model_id, model_version, capability, 1, rated, up, down, regenerations, latency from counted
-        on conflict (hour, model_id, model_version, capability) do update set
-            responses = cell.responses + excluded.responses, rated = cell.rated + excluded.rated, up = cell.up + excluded.up,
+    private static void Queue(IDocumentOperations operations, IReadOnlyList<IEvent> events)
+    {
+        var page = new SatisfactionPage(events);
+        if (!page.IsEmpty)
+        {
+            operations.QueueSqlCommand(PageSql, page.Parameters());
+        }
+    }
+
+    private const string Counters = "responses, rated, up, down, regenerations, latency_sum";
+
+    private const string AddCounters = """
+        responses = cell.responses + excluded.responses, rated = cell.rated + excluded.rated, up = cell.up + excluded.up,
             down = cell.down + excluded.down, regenerations = cell.regenerations + excluded.regenerations,
             latency_sum = cell.latency_sum + excluded.latency_sum
-        """,
-        e.StreamId,
-        e.Data.TurnId, e.StreamId, e.Data.OccurredAt.ToUniversalTime(), HourOf(e.Data.OccurredAt), e.Data.Model.Id, e.Data.Model.Version,
-        Nullable(e.Data.Model.Variant), e.Data.Capabilities.Distinct().ToArray(), e.Data.TurnIndex, e.Data.LatencyMs,
-        Nullable(e.Data.RegeneratedFrom), Nullable(e.Data.PromptExcerpt), Nullable(e.Data.ResponseExcerpt),
-        e.Data.TurnId);
+        """;
+
+    private const string SummedDeltas = """
+        sum(responses), sum(rated), sum(up), sum(down), sum(regenerations), sum(latency)
+        """;
+
+    private const string NonZero = """
+        having sum(responses) <> 0 or sum(rated) <> 0 or sum(up) <> 0 or sum(down) <> 0
+        """;
 
     /// <summary>
-    /// Replaces the turn's rating if this one is newer, and moves the counts of the response's cells by the
-    /// difference (a flip up → down moves one count; a withdrawal removes it). A rating whose response is not
-    /// projected yet only updates the rating row: the response counts it when it arrives.
+    /// The whole page in one statement. Every part reads the state before the statement (one snapshot), so the
+    /// counters move by (contribution after the page) − (contribution before it) per touched turn: a stored
+    /// response contributes its stored rating before and the resulting rating after; a new response contributes
+    /// one response, its regeneration and latency, and the resulting rating (which may have arrived before it).
+    /// Parameters: see <see cref="SatisfactionPage.Parameters"/>.
     /// </summary>
-    public void Project(IEvent<ResponseRatedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
-        $"""
-        with previous as (select rating from {Ratings} where turn_id = ?),
-        upserted as (
+    private static readonly string PageSql = $"""
+        with conversation_rows as (
+            select * from unnest(?::uuid[], ?::timestamptz[], ?::text[], ?::text[], ?::bool[], ?::text[], ?::text[])
+                as t(conversation_id, started_at, surface, locale, custom_instructions, experiment_id, experiment_arm)),
+        response_rows as (
+            select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[],
+                    ?::int[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+                as t(turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities, turn_index,
+                    latency_ms, regenerated_from, prompt_excerpt, response_excerpt, page_surface, page_custom_instructions, page_experiment_arm)),
+        rating_rows as (
+            select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+                as t(turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)),
+        comparison_rows as (
+            select * from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[], ?::uuid[], ?::text[], ?::text[], ?::uuid[],
+                    ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+                as t(comparison_id, conversation_id, occurred_at, hour, a_turn_id, a_model_id, a_model_version, b_turn_id, b_model_id,
+                    b_model_version, preferred, capabilities, reasons)),
+        new_conversations as (
+            insert into {Conversations} (conversation_id, started_at, surface, locale, custom_instructions, experiment_id, experiment_arm)
+            select * from conversation_rows
+            on conflict (conversation_id) do nothing),
+        new_comparisons as (
+            insert into {Comparisons} as current (comparison_id, conversation_id, occurred_at, hour, a_turn_id, a_model_id, a_model_version,
+                b_turn_id, b_model_id, b_model_version, preferred, capabilities, reasons)
+            select comparison_id, conversation_id, occurred_at, hour, a_turn_id, a_model_id, a_model_version, b_turn_id, b_model_id,
+                b_model_version, preferred, string_to_array(capabilities, chr(31)), string_to_array(reasons, chr(31))
+            from comparison_rows
+            on conflict (comparison_id) do update set occurred_at = excluded.occurred_at, preferred = excluded.preferred, reasons = excluded.reasons
+            where current.occurred_at <= excluded.occurred_at),
+        stored_responses as (
+            select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm
+            from {Responses} where turn_id = any(?::uuid[])),
+        new_responses as (
+            insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
+                turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt, surface, custom_instructions, experiment_arm)
+            select p.turn_id, p.conversation_id, p.occurred_at, p.hour, p.model_id, p.model_version, p.model_variant,
+                string_to_array(p.capabilities, chr(31)), p.turn_index, p.latency_ms, p.regenerated_from::uuid, p.prompt_excerpt,
+                p.response_excerpt,
+                case when c.conversation_id is null then coalesce(p.page_surface, '') else c.surface end,
+                case when c.conversation_id is null then coalesce(p.page_custom_instructions, '') else c.custom_instructions::text end,
+                case when c.conversation_id is null then coalesce(p.page_experiment_arm, '') else coalesce(c.experiment_arm, '') end
+            from response_rows p left join {Conversations} c on c.conversation_id = p.conversation_id
+            on conflict (turn_id) do nothing
+            returning turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm, latency_ms, regenerated_from),
+        stored_ratings as (select turn_id, rating from {Ratings} where turn_id = any(?::uuid[])),
+        new_ratings as (
             insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            select turn_id, conversation_id, occurred_at, rating, string_to_array(reasons, chr(31)), comment, model_id, model_version,
+                string_to_array(capabilities, chr(31))
+            from rating_rows
             on conflict (turn_id) do update set occurred_at = excluded.occurred_at, rating = excluded.rating, reasons = excluded.reasons,
                 comment = excluded.comment, model_id = excluded.model_id, model_version = excluded.model_version, capabilities = excluded.capabilities
             where current.occurred_at <= excluded.occurred_at
-            returning rating),
-        delta as (
-            select (n.rating in ('up', 'down'))::int - coalesce((select (rating in ('up', 'down'))::int from previous), 0) as rated,
-                (n.rating = 'up')::int - coalesce((select (rating = 'up')::int from previous), 0) as up,
-                (n.rating = 'down')::int - coalesce((select (rating = 'down')::int from previous), 0) as down
-            from upserted n),
-        response as (select * from {Responses} where turn_id = ?),
+            returning turn_id, rating),
+        -- One row per touched turn, by grouping rather than joining (the row estimates of array parameters are guesses,
+        -- and a join planned for 10 rows that meets thousands is quadratic).
+        counted as (
+            select bool_or(is_new) as is_new, max(hour) as hour, max(model_id) as model_id, max(model_version) as model_version,
+                max(capabilities) as capabilities, max(surface) as surface, max(custom_instructions) as custom_instructions,
+                max(experiment_arm) as experiment_arm, max(regenerations) as regenerations, max(latency) as latency,
+                case when bool_or(is_new) then null else max(rating) filter (where source = 'stored') end as rating_before,
+                coalesce(max(rating) filter (where source = 'new'), max(rating) filter (where source = 'stored')) as rating_after
+            from (
+                select turn_id, false as is_new, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
+                    0 as regenerations, 0 as latency, null::text as rating, 'response' as source
+                from stored_responses
+                union all
+                select turn_id, true, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
+                    (regenerated_from is not null)::int, latency_ms, null, 'response'
+                from new_responses
+                union all
+                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, 'stored' from stored_ratings
+                union all
+                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, 'new' from new_ratings) facts
+            group by turn_id
+            having bool_or(source = 'response')),
+        deltas as (
+            select c.hour, c.model_id, c.model_version, cap.name as capability, c.surface, c.custom_instructions, c.experiment_arm,
+                c.is_new::int as responses,
+                coalesce((c.rating_after in ('up', 'down'))::int, 0) - coalesce((c.rating_before in ('up', 'down'))::int, 0) as rated,
+                coalesce((c.rating_after = 'up')::int, 0) - coalesce((c.rating_before = 'up')::int, 0) as up,
+                coalesce((c.rating_after = 'down')::int, 0) - coalesce((c.rating_before = 'down')::int, 0) as down,
+                c.regenerations, c.latency
+            from counted c cross join lateral unnest(c.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
         sliced as (
-            update {Cells} as cell set rated = cell.rated + d.rated, up = cell.up + d.up, down = cell.down + d.down
-            from delta d, response r cross join lateral unnest(r.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
-            where cell.hour = r.hour and cell.model_id = r.model_id and cell.model_version = r.model_version and cell.capability = cap.name
-                and cell.surface = r.surface and cell.custom_instructions = r.custom_instructions and cell.experiment_arm = r.experiment_arm)
-        update {CellTotals} as cell set rated = cell.rated + d.rated, up = cell.up + d.up, down = cell.down + d.down
-        from delta d, response r cross join lateral unnest(r.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
-        where cell.hour = r.hour and cell.model_id = r.model_id and cell.model_version = r.model_version and cell.capability = cap.name
-        """,
-        e.Data.TurnId,
-        e.Data.TurnId, e.StreamId, e.Data.OccurredAt.ToUniversalTime(), Wire(e.Data.Rating), Wire(e.Data.Reasons),
-        Nullable(e.Data.Comment), e.Data.Model.Id, e.Data.Model.Version, e.Data.Capabilities.Distinct().ToArray(),
-        e.Data.TurnId);
-
-    public void Project(IEvent<ResponsesComparedRecorded> e, IDocumentOperations ops) => ops.QueueSqlCommand(
-        $"""
-        insert into {Comparisons} as current (comparison_id, conversation_id, occurred_at, hour, a_turn_id, a_model_id, a_model_version,
-            b_turn_id, b_model_id, b_model_version, preferred, capabilities, reasons)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        on conflict (comparison_id) do update set occurred_at = excluded.occurred_at, preferred = excluded.preferred, reasons = excluded.reasons
-        where current.occurred_at <= excluded.occurred_at
-        """,
-        e.Data.ComparisonId, e.StreamId, e.Data.OccurredAt.ToUniversalTime(), HourOf(e.Data.OccurredAt),
-        e.Data.Candidates[0].TurnId, e.Data.Candidates[0].Model.Id, e.Data.Candidates[0].Model.Version,
-        e.Data.Candidates[1].TurnId, e.Data.Candidates[1].Model.Id, e.Data.Candidates[1].Model.Version,
-        Wire(e.Data.Preferred), e.Data.Capabilities.Distinct().ToArray(), Wire(e.Data.Reasons));
+            insert into {Cells} as cell (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, {Counters})
+            select hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, {SummedDeltas}
+            from deltas group by hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm
+            {NonZero}
+            on conflict (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm) do update set
+                {AddCounters}),
+        daily as (
+            insert into {CellDays} as cell (day, model_id, model_version, capability, {Counters})
+            select date_trunc('day', hour at time zone 'UTC') at time zone 'UTC', model_id, model_version, capability, {SummedDeltas}
+            from deltas group by 1, model_id, model_version, capability
+            {NonZero}
+            on conflict (day, model_id, model_version, capability) do update set
+                {AddCounters})
+        insert into {CellTotals} as cell (hour, model_id, model_version, capability, {Counters})
+        select hour, model_id, model_version, capability, {SummedDeltas}
+        from deltas group by hour, model_id, model_version, capability
+        {NonZero}
+        on conflict (hour, model_id, model_version, capability) do update set
+            {AddCounters}
+        """;
 }

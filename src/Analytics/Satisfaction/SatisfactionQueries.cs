@@ -50,18 +50,50 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Model × version × capability cells for [from, to), plus one "*" row per model version, from the hourly counters.</summary>
+    /// <summary>
+    /// The unsliced matrix: whole UTC days of the window from the daily counters, the hours of its partial first
+    /// and last day from the hourly ones. Parameters: $1 from, $2 to, $3 model (or null), $4 first whole day,
+    /// $5 end of the last whole day (both equal to $2 when the window holds no whole day).
+    /// </summary>
+    public const string UnslicedMatrixSql = $"""
+        select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
+            sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
+        from (
+            select model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum
+            from {SatisfactionProjection.CellDays}
+            where day >= $4 and day < $5 and ($3::text is null or model_id = $3)
+            union all
+            select model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum
+            from {SatisfactionProjection.CellTotals}
+            where ((hour >= $1 and hour < $4) or (hour >= $5 and hour < $2)) and ($3::text is null or model_id = $3)) counters
+        group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
+        """;
+
+    /// <summary>Model × version × capability cells for [from, to), plus one "*" row per model version, from the counters.</summary>
     public async Task<IReadOnlyList<SatisfactionCell>> MatrixAsync(DateTimeOffset from, DateTimeOffset to, string? modelId,
         SliceFilter slices, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"""
-            select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
-                sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
-            from {CountersFor(slices)}
-            where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3) {SliceWhere(slices)}
-            group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
-            """);
-        AddParameters(command, from, to, modelId, slices);
+        await using var command = dataSource.CreateCommand(slices.Any
+            ? $"""
+                select model_id, model_version, capability, sum(responses)::int8, sum(rated)::int8, sum(up)::int8, sum(down)::int8,
+                    sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
+                from {SatisfactionProjection.Cells}
+                where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3) {SliceWhere(slices)}
+                group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
+                """
+            : UnslicedMatrixSql);
+        if (slices.Any)
+        {
+            AddParameters(command, from, to, modelId, slices);
+        }
+        else
+        {
+            foreach (var value in UnslicedMatrixParameters(from, to, modelId))
+            {
+                command.Parameters.Add(value);
+            }
+        }
+
         var cells = new List<SatisfactionCell>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -73,6 +105,27 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         }
 
         return cells;
+    }
+
+    /// <summary>The parameters of <see cref="UnslicedMatrixSql"/>.</summary>
+    public static NpgsqlParameter[] UnslicedMatrixParameters(DateTimeOffset from, DateTimeOffset to, string? modelId)
+    {
+        var (start, end) = (from.ToUniversalTime(), to.ToUniversalTime());
+        var firstDay = start.UtcDateTime.TimeOfDay == TimeSpan.Zero ? start : new DateTimeOffset(start.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+        var endOfDays = new DateTimeOffset(end.UtcDateTime.Date, TimeSpan.Zero);
+        if (firstDay >= endOfDays)
+        {
+            (firstDay, endOfDays) = (end, end);
+        }
+
+        return
+        [
+            new NpgsqlParameter { Value = start },
+            new NpgsqlParameter { Value = end },
+            new NpgsqlParameter { Value = (object?)modelId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+            new NpgsqlParameter { Value = firstDay },
+            new NpgsqlParameter { Value = endOfDays },
+        ];
     }
 
     public async Task<IReadOnlyList<SatisfactionPoint>> OverTimeAsync(string modelId, string? version, string? capability,
