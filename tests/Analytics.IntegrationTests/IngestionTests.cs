@@ -312,14 +312,14 @@ public sealed class IngestionTests : IAsyncLifetime
         return total;
     }
 
-    /// <summary>Stream id → (mt_streams version, event ids in version order).</summary>
+    /// <summary>Stream id → (mt_streams version, event ids in version order) of the conversation streams (not triage or alert streams).</summary>
     private async Task<Dictionary<Guid, (long Version, List<Guid> EventIds)>> StreamsAsync()
     {
         await using var connection = new NpgsqlConnection(_platform.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("""
             select s.id, s.version, array_agg(e.id order by e.version)
-            from analytics.mt_streams s join analytics.mt_events e on e.stream_id = s.id and e.type <> 'tombstone'
+            from analytics.mt_streams s join analytics.mt_events e on e.stream_id = s.id and e.type like '%\_recorded'
             group by s.id, s.version
             """, connection);
         await using var reader = await command.ExecuteReaderAsync();
