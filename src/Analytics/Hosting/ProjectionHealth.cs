@@ -71,7 +71,7 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
             with high as (select coalesce(max(seq_id), 0) as seq from {schema}.mt_events),
             progress as (
                 select split_part(name, ':', 1) as projection, min(last_seq_id) as last_seq
-                from {schema}.mt_event_progression where name <> 'HighWaterMark' group by 1),
+                from {schema}.mt_event_progression where name not like 'HighWater%' group by 1),
             dead as ({deadLetters})
             select p.projection, greatest(h.seq - p.last_seq, 0),
                 coalesce(extract(epoch from now() - (select e.timestamp from {schema}.mt_events e where e.seq_id > p.last_seq order by e.seq_id limit 1)), 0),
