@@ -51,11 +51,6 @@ public static class AlertEvaluation
             $"for {settings.WarmupHours + settings.HoursAfter} virtual hours each; CUSUM shift {settings.Shift}, h {settings.Threshold}, " +
             $"min baseline {settings.MinBaseline}, min window {settings.MinWindow}");
 
-        if (AnsiConsole.Profile.Width < 200)
-        {
-            AnsiConsole.Profile.Width = 200;
-        }
-
         var started = System.Diagnostics.Stopwatch.StartNew();
         var results = new RunResult[settings.Runs];
         Parallel.For(0, settings.Runs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>

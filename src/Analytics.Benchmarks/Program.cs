@@ -3,41 +3,27 @@ using System.Globalization;
 using Analytics.Benchmarks;
 using Spectre.Console;
 
-if (args.Length > 0 && args[0] == "alerts")
+// Every mode: Ctrl+C cancels cleanly, and tables get room to be read.
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
 {
-    return AlertEvaluation.Run(args[1..]);
+    e.Cancel = true;
+    cancellation.Cancel();
+};
+var ct = cancellation.Token;
+if (AnsiConsole.Profile.Width < 200)
+{
+    AnsiConsole.Profile.Width = 200;
 }
 
-if (args.Length > 0 && args[0] == "read")
+switch (args.FirstOrDefault())
 {
-    using var readCancellation = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) =>
-    {
-        e.Cancel = true;
-        readCancellation.Cancel();
-    };
-    if (AnsiConsole.Profile.Width < 200)
-    {
-        AnsiConsole.Profile.Width = 200;
-    }
-
-    return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot(), readCancellation.Token);
-}
-
-if (args.Length > 0 && args[0] == "triage")
-{
-    using var triageCancellation = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) =>
-    {
-        e.Cancel = true;
-        triageCancellation.Cancel();
-    };
-    if (AnsiConsole.Profile.Width < 200)
-    {
-        AnsiConsole.Profile.Width = 200;
-    }
-
-    return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot(), triageCancellation.Token);
+    case "alerts":
+        return AlertEvaluation.Run(args[1..]);
+    case "read":
+        return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot(), ct);
+    case "triage":
+        return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot(), ct);
 }
 
 BenchSettings? settings;
@@ -56,19 +42,6 @@ if (settings is null)
 {
     Console.WriteLine(BenchSettings.Usage);
     return 0;
-}
-
-using var cancellation = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancellation.Cancel();
-};
-var ct = cancellation.Token;
-
-if (AnsiConsole.Profile.Width < 200)
-{
-    AnsiConsole.Profile.Width = 200;
 }
 
 var root = RepositoryRoot();

@@ -22,8 +22,7 @@ public sealed class ConversationEventsApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _platform = await TestPlatform.CreateAsync();
-        _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
-            host.UseSetting("ConnectionStrings:Marten", _platform.ConnectionString));
+        _api = ApiClients.For(_platform);
     }
 
     public async Task DisposeAsync()

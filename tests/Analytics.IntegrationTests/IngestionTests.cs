@@ -160,7 +160,7 @@ public sealed class IngestionTests : IAsyncLifetime
         }
 
         // The async daemon saw every event, whichever path stored it: two responses per conversation.
-        Assert.Equal(conversations.Count * 2, await ScalarAsync("select count(*) from analytics.sat_responses"));
+        Assert.Equal(conversations.Count * 2, await _platform.ScalarAsync<long>("select count(*) from analytics.sat_responses"));
     }
 
     [Fact]
@@ -208,7 +208,7 @@ public sealed class IngestionTests : IAsyncLifetime
         var streams = await StreamsAsync();
         Assert.All(conversations, c => Assert.Equal(c.Select(TestConversations.EventId).ToHashSet(), streams[TestConversations.ConversationId(c[0])].EventIds.ToHashSet()));
         Assert.All(streams.Values, s => Assert.Equal(4, s.Version));
-        Assert.Equal(conversations.Count * 2, await ScalarAsync("select count(*) from analytics.sat_responses"));
+        Assert.Equal(conversations.Count * 2, await _platform.ScalarAsync<long>("select count(*) from analytics.sat_responses"));
     }
 
     [Fact]
@@ -330,14 +330,6 @@ public sealed class IngestionTests : IAsyncLifetime
         }
 
         return streams;
-    }
-
-    private async Task<long> ScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static JsonObject Break(Action<JsonObject> edit)

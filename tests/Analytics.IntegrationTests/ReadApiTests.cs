@@ -31,7 +31,7 @@ public sealed class ReadApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _platform = await TestPlatform.CreateAsync();
-        _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => host.UseSetting("ConnectionStrings:Marten", _platform.ConnectionString));
+        _api = ApiClients.For(_platform);
         var store = (DocumentStore)_api.Services.GetRequiredService<IDocumentStore>();
         var appender = new FeedbackAppender(store, _api.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
 

@@ -34,8 +34,7 @@ public sealed class RegressionAlertTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _platform = await TestPlatform.CreateAsync();
-        _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
-            host.UseSetting("ConnectionStrings:Marten", _platform.ConnectionString));
+        _api = ApiClients.For(_platform);
 
         _webhook = Receiver("http://127.0.0.1:0", _webhookBodies);
         await _webhook.StartAsync();

@@ -19,7 +19,7 @@ public sealed class TriagePlatformFixture : IAsyncLifetime
     {
         Platform = await TestPlatform.CreateAsync();
         await Platform.StartWorkerAsync(new Dictionary<string, string> { ["Triage:ReopenAfterItems"] = ReopenAfterItems.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        Api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => host.UseSetting("ConnectionStrings:Marten", Platform.ConnectionString));
+        Api = ApiClients.For(Platform);
     }
 
     public async Task DisposeAsync()
