@@ -23,7 +23,7 @@ public sealed class SentenceEmbedder : IDisposable
     public const int CacheEntries = 20_000;
 
     /// <summary>Texts per model call.</summary>
-    public const int EncodeBatch = 32;
+    public const int EncodeBatch = 8;
 
     private readonly Lazy<SentenceEncoder> _encoder = new(CreateEncoder);
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = CacheEntries });
