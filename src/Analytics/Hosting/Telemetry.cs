@@ -1,5 +1,6 @@
 using Analytics.Alerting;
 using Analytics.Ingesting;
+using Analytics.Satisfaction;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -27,7 +28,7 @@ public static class Telemetry
             // Spans are only recorded when there is somewhere to send them: recording every
             // MassTransit/Marten/Npgsql span per event costs worker CPU for nothing otherwise.
             telemetry.WithTracing(tracing => tracing
-                .AddSource("MassTransit", "Marten")
+                .AddSource("MassTransit", "Marten", IngestionTracing.SourceName, SatisfactionTracing.SourceName)
                 .AddNpgsql()
                 .AddAspNetCoreInstrumentation()
                 .AddOtlpExporter());
