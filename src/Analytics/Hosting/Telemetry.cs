@@ -15,7 +15,8 @@ public static class Telemetry
     /// <summary>
     /// One OpenTelemetry setup for every host: traces (MassTransit, Marten, Npgsql, ASP.NET Core),
     /// metrics (the platform's meters, runtime), Prometheus scraping, and OTLP export when
-    /// OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set (metrics too unless OTEL_METRICS_EXPORTER=none). Spans of the
+    /// ingestion path and the satisfaction projection: IngestionTracing, SatisfactionTracing (docs/telemetry.md).
     /// </summary>
     public static IServiceCollection AddAnalyticsTelemetry(this IServiceCollection services, IConfiguration configuration,
         string serviceName)
@@ -40,7 +41,8 @@ public static class Telemetry
                 metrics.AddMeter(IngestionMetrics.MeterName, AlertMetrics.MeterName, ProjectionHealth.MeterName, "MassTransit", "Marten", "Npgsql")
                     .AddAspNetCoreInstrumentation()
                     .AddPrometheusExporter();
-                if (otlp)
+                // OTEL_METRICS_EXPORTER=none (docker compose): Prometheus scrapes /metrics, the collector carries traces only.
+                if (otlp && !string.Equals(configuration["OTEL_METRICS_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase))
                 {
                     metrics.AddOtlpExporter();
                 }
