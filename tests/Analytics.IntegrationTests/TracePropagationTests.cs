@@ -1,9 +1,11 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Analytics.Contracts;
 using Analytics.Ingesting;
 using Analytics.Publisher;
+using Analytics.Simulator;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -128,6 +130,45 @@ public sealed class TracePropagationTests : IAsyncLifetime
             Assert.Equal(traceId, await _platform.ScalarAsync<string>(
                 $"select correlation_id from analytics.mt_events where id = '{TestConversations.EventId(e)}'"));
         }
+    }
+
+    [Fact]
+    public async Task The_simulator_traces_each_event_like_a_chat_request_and_the_worker_links_to_those_traces()
+    {
+        await _platform.StartWorkerAsync(ExportingTo(_receiver));
+        var chatRequests = new ConcurrentDictionary<string, string>(); // eventId → trace id of its simulated chat request
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is SimulatorTracing.SourceName or PublisherTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.Source.Name == SimulatorTracing.SourceName && activity.GetTagItem("analytics.event_id") is string eventId)
+                {
+                    chatRequests[eventId] = activity.TraceId.ToHexString();
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        const int events = 20;
+        var exitCode = await SimulatorRun.ExecuteAsync(new SimulatorSettings(_platform.AmqpUri, Seed: 17, Events: events, Rate: 0,
+            DurationSeconds: 0, BatchSize: 1, Regression: null, DryRun: false, Start: null, ConversationsPerMinute: null), CancellationToken.None);
+        Assert.Equal(0, exitCode);
+        Assert.Equal(events, chatRequests.Count);
+
+        // Every event is stored with the trace of the chat request that published it ...
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events, Timeout,
+            async () => $"stored {await _platform.StoredEventCountAsync()} of {events}");
+        foreach (var (eventId, traceId) in chatRequests)
+        {
+            Assert.Equal(traceId, await _platform.ScalarAsync<string>($"select correlation_id from analytics.mt_events where id = '{eventId}'"));
+        }
+
+        // ... and the worker's consume spans continue or link to every one of those traces.
+        await TestEnvironment.WaitUntilAsync(() => Task.FromResult(chatRequests.Values.All(trace => _receiver.Spans.Any(s =>
+                s.Name == "analytics-ingest process" && (s.TraceId == trace || s.Links.Any(l => l.TraceId == trace))))),
+            Timeout, () => Task.FromResult($"chat traces {string.Join(", ", chatRequests.Values)}; spans received:\n{_receiver.Describe()}"));
     }
 
     /// <summary>The worker's OTLP exporter pointed at the receiver, exporting spans every 100 ms.</summary>
