@@ -16,7 +16,8 @@ if [[ $ANALYTICS_SERVICES_MODE != native ]] && docker_available; then
 fi
 
 ensure_dotnet
-infra/scripts/services-up.sh
+# Prometheus too (installed from Debian's package when missing): http://127.0.0.1:${PROMETHEUS_PORT:-9090}
+ANALYTICS_PROMETHEUS="${ANALYTICS_PROMETHEUS:-1}" infra/scripts/services-up.sh
 
 LOGS="$ANALYTICS_STATE_DIR/logs"
 mkdir -p "$LOGS"
@@ -59,6 +60,7 @@ cat <<INFO
     A conversation             http://127.0.0.1:5080/api/conversations/{conversationId}  (and /events)
     Ingest worker metrics      http://127.0.0.1:5081/metrics   (analytics_ingest_*)
     Projection worker metrics  http://127.0.0.1:5082/metrics   (analytics_projection_*, analytics_alerts_*)
+    Prometheus (if installed)  http://127.0.0.1:${PROMETHEUS_PORT:-9090}   (graphs of the series; Status → Targets)
     RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (analytics / analytics)
                                queues: analytics-ingest, analytics-ingest-refused, analytics-ingest_error
     PostgreSQL                 $ANALYTICS_PG_URL  (schema analytics, table mt_events)
