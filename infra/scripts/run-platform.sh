@@ -31,9 +31,10 @@ stop_hosts() {
 }
 trap stop_hosts EXIT
 
-start_host() { # name project url
+start_host() { # name project url [VAR=value...]
   local name=$1 project=$2 url=$3
-  (cd "src/$project/bin/Release/net10.0" && Urls="$url" exec dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
+  shift 3
+  (cd "src/$project/bin/Release/net10.0" && exec env Urls="$url" "$@" dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
   pids+=($!)
   local deadline=$((SECONDS + 90))
   until curl -fsS "$url/health" >/dev/null 2>&1; do
@@ -44,8 +45,12 @@ start_host() { # name project url
   log "$name is up on $url (log: $LOGS/$name.log)"
 }
 
-start_host worker Analytics.Worker http://127.0.0.1:5081
-start_host api Analytics.Api http://127.0.0.1:5080
+# Least privilege (docs/security.md): both hosts serve as the DML-only role; the worker applies schema changes as
+# the owner at startup and consumes as analytics_worker; the simulator publishes as analytics_publisher.
+start_host worker Analytics.Worker http://127.0.0.1:5081 \
+  ConnectionStrings__Marten="$ANALYTICS_PG_APP_CONNECTION" RabbitMq__Uri="$ANALYTICS_AMQP_WORKER_URI" \
+  EventStore__OwnerUsername="$ANALYTICS_DB_USER" EventStore__OwnerPassword="$ANALYTICS_DB_PASSWORD"
+start_host api Analytics.Api http://127.0.0.1:5080 ConnectionStrings__Marten="$ANALYTICS_PG_APP_CONNECTION"
 
 cat <<INFO
 
@@ -55,7 +60,7 @@ cat <<INFO
     Leaderboard                curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/comparisons/leaderboard?from=2026-01-01T00:00:00Z'
     A conversation             http://127.0.0.1:5080/api/conversations/{conversationId}  (and /events)
     Worker metrics             http://127.0.0.1:5081/metrics   (analytics_ingest_*)
-    RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (analytics / analytics)
+    RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (administrator analytics / analytics)
                                queues: analytics-ingest, analytics-ingest-refused, analytics-ingest_error
     PostgreSQL                 $ANALYTICS_PG_URL  (schema analytics, table mt_events)
     Logs                       $LOGS
@@ -64,4 +69,4 @@ cat <<INFO
 
 INFO
 # shellcheck disable=SC2086
-(cd src/Analytics.Simulator/bin/Release/net10.0 && dotnet Analytics.Simulator.dll --rabbitmq "$ANALYTICS_AMQP_URI" ${SIMULATOR_ARGS:---rate 50})
+(cd src/Analytics.Simulator/bin/Release/net10.0 && dotnet Analytics.Simulator.dll --rabbitmq "$ANALYTICS_AMQP_PUBLISHER_URI" ${SIMULATOR_ARGS:---rate 50})
