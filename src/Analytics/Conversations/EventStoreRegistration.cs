@@ -28,10 +28,11 @@ public static class EventStoreRegistration
         services.AddSingleton(_ => CreateDataSource(connectionString));
         // Least privilege (docs/security.md): with a schema owner configured that is not the login of
         // ConnectionStrings:Marten, the owner migrates at startup and the host serves as the DML-only role.
+        // With the owner's user name but no password (the API) the host neither migrates nor runs any DDL.
         var owner = OwnerConnectionString(configuration, connectionString);
         var separateOwner = owner != connectionString;
         services.AddKeyedSingleton(OwnerDataSourceKey, (sp, _) => separateOwner ? CreateDataSource(owner) : sp.GetRequiredService<NpgsqlDataSource>());
-        if (separateOwner)
+        if (separateOwner && !string.IsNullOrEmpty(configuration["EventStore:OwnerPassword"]))
         {
             var applicationRole = new NpgsqlConnectionStringBuilder(connectionString).Username
                 ?? throw new InvalidOperationException("ConnectionStrings:Marten has no Username.");
