@@ -44,9 +44,11 @@ export ANALYTICS_PG_APP_CONNECTION="Host=127.0.0.1;Port=${PG_PORT};Database=${AN
 export ANALYTICS_AMQP_WORKER_URI="amqp://${ANALYTICS_MQ_WORKER_USER}:${ANALYTICS_MQ_WORKER_PASSWORD}@127.0.0.1:${RABBITMQ_PORT}/${ANALYTICS_MQ_VHOST}"
 export ANALYTICS_AMQP_PUBLISHER_URI="amqp://${ANALYTICS_MQ_PUBLISHER_USER}:${ANALYTICS_MQ_PUBLISHER_PASSWORD}@127.0.0.1:${RABBITMQ_PORT}/${ANALYTICS_MQ_VHOST}"
 export ANALYTICS_RABBITMQ_MANAGEMENT_URL="http://127.0.0.1:${RABBITMQ_MANAGEMENT_PORT}/"
-# The names the .NET hosts read (ConnectionStrings:Marten, RabbitMq:Uri).
-export ConnectionStrings__Marten="$ANALYTICS_PG_CONNECTION"
-export RabbitMq__Uri="$ANALYTICS_AMQP_URI"
+# The names the .NET hosts read (ConnectionStrings:Marten, RabbitMq:Uri), least privilege: the DML-only role (the
+# worker applies schema changes with EventStore:OwnerUsername/OwnerPassword from its appsettings) and the worker's
+# broker user. The owner/administrator URLs are ANALYTICS_PG_CONNECTION / ANALYTICS_AMQP_URI above.
+export ConnectionStrings__Marten="$ANALYTICS_PG_APP_CONNECTION"
+export RabbitMq__Uri="$ANALYTICS_AMQP_WORKER_URI"
 
 # ---------------------------------------------------------------- PostgreSQL layout
 # The postgres/ folder is owned by user postgres; the data dir, socket and log are inside it.

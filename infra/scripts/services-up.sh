@@ -272,6 +272,8 @@ Services are up (loopback only).
   RabbitMQ   : $ANALYTICS_AMQP_URI
   Management : $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (user $ANALYTICS_MQ_USER / $ANALYTICS_MQ_PASSWORD)
   Prometheus : http://127.0.0.1:$RABBITMQ_PROMETHEUS_PORT/metrics
-For the .NET hosts: source infra/scripts/services-env.sh  (exports ConnectionStrings__Marten, RabbitMq__Uri)
+  Least privilege (docs/security.md): PostgreSQL $ANALYTICS_DB_APP_USER (rows only; the hosts serve as it),
+               RabbitMQ $ANALYTICS_MQ_WORKER_USER (worker), $ANALYTICS_MQ_PUBLISHER_USER (publish to $ANALYTICS_MQ_INGEST_EXCHANGE only)
+For the .NET hosts: source infra/scripts/services-env.sh  (exports ConnectionStrings__Marten, RabbitMq__Uri as those users)
 Stop with      : infra/scripts/services-down.sh
 MSG
