@@ -32,9 +32,10 @@ stop_hosts() {
 }
 trap stop_hosts EXIT
 
-start_host() { # name project url [NAME=value settings...]
+start_host() { # name project url [VAR=value...]
   local name=$1 project=$2 url=$3
-  (cd "src/$project/bin/Release/net10.0" && exec env Urls="$url" "${@:4}" dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
+  shift 3
+  (cd "src/$project/bin/Release/net10.0" && exec env Urls="$url" "$@" dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
   pids+=($!)
   local deadline=$((SECONDS + 90))
   until curl -fsS "$url/health" >/dev/null 2>&1; do
@@ -47,9 +48,14 @@ start_host() { # name project url [NAME=value settings...]
 
 # One worker binary, two roles (docs/architecture.md, "Processes"): ingestion stays small and fast; the projection
 # daemon (with the triage clusterer's sentence model) runs beside it.
-start_host worker-ingest Analytics.Worker http://127.0.0.1:5081 Projections__RunDaemon=false Alerts__Enabled=false
-start_host worker-projections Analytics.Worker http://127.0.0.1:5082 Ingestion__Enabled=false
-start_host api Analytics.Api http://127.0.0.1:5080
+# Least privilege (docs/security.md): the hosts serve as the DML-only role; each worker applies schema changes as
+# the owner at startup; the workers use analytics_worker on RabbitMQ; the simulator publishes as analytics_publisher.
+worker_settings=(ConnectionStrings__Marten="$ANALYTICS_PG_APP_CONNECTION" RabbitMq__Uri="$ANALYTICS_AMQP_WORKER_URI"
+  EventStore__OwnerUsername="$ANALYTICS_DB_USER" EventStore__OwnerPassword="$ANALYTICS_DB_PASSWORD")
+start_host worker-ingest Analytics.Worker http://127.0.0.1:5081 "${worker_settings[@]}" \
+  Projections__RunDaemon=false Alerts__Enabled=false
+start_host worker-projections Analytics.Worker http://127.0.0.1:5082 "${worker_settings[@]}" Ingestion__Enabled=false
+start_host api Analytics.Api http://127.0.0.1:5080 ConnectionStrings__Marten="$ANALYTICS_PG_APP_CONNECTION"
 
 cat <<INFO
 
@@ -61,7 +67,7 @@ cat <<INFO
     Ingest worker metrics      http://127.0.0.1:5081/metrics   (analytics_ingest_*)
     Projection worker metrics  http://127.0.0.1:5082/metrics   (analytics_projection_*, analytics_alerts_*)
     Prometheus (if installed)  http://127.0.0.1:${PROMETHEUS_PORT:-9090}   (graphs of the series; Status → Targets)
-    RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (analytics / analytics)
+    RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (administrator analytics / analytics)
                                queues: analytics-ingest, analytics-ingest-refused, analytics-ingest_error
     PostgreSQL                 $ANALYTICS_PG_URL  (schema analytics, table mt_events)
     Logs                       $LOGS
@@ -70,4 +76,4 @@ cat <<INFO
 
 INFO
 # shellcheck disable=SC2086
-(cd src/Analytics.Simulator/bin/Release/net10.0 && dotnet Analytics.Simulator.dll --rabbitmq "$ANALYTICS_AMQP_URI" ${SIMULATOR_ARGS:---rate 50})
+(cd src/Analytics.Simulator/bin/Release/net10.0 && dotnet Analytics.Simulator.dll --rabbitmq "$ANALYTICS_AMQP_PUBLISHER_URI" ${SIMULATOR_ARGS:---rate 50})

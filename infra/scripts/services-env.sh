@@ -30,14 +30,25 @@ export ERL_EPMD_ADDRESS=127.0.0.1
 # ---------------------------------------------------------------- credentials (local dev only)
 export ANALYTICS_DB_USER=analytics ANALYTICS_DB_PASSWORD=analytics ANALYTICS_DB_NAME=analytics
 export ANALYTICS_MQ_USER=analytics ANALYTICS_MQ_PASSWORD=analytics ANALYTICS_MQ_VHOST=analytics
+# Least privilege (README "Credentials", docs/security.md): 'analytics' above is the PostgreSQL schema owner and the
+# RabbitMQ administrator; the hosts run as these.
+export ANALYTICS_DB_APP_USER=analytics_app ANALYTICS_DB_APP_PASSWORD=analytics_app
+export ANALYTICS_MQ_WORKER_USER=analytics_worker ANALYTICS_MQ_WORKER_PASSWORD=analytics_worker
+export ANALYTICS_MQ_PUBLISHER_USER=analytics_publisher ANALYTICS_MQ_PUBLISHER_PASSWORD=analytics_publisher
+export ANALYTICS_MQ_INGEST_EXCHANGE=analytics.ingest
 
 export ANALYTICS_PG_CONNECTION="Host=127.0.0.1;Port=${PG_PORT};Database=${ANALYTICS_DB_NAME};Username=${ANALYTICS_DB_USER};Password=${ANALYTICS_DB_PASSWORD}"
 export ANALYTICS_PG_URL="postgresql://${ANALYTICS_DB_USER}:${ANALYTICS_DB_PASSWORD}@127.0.0.1:${PG_PORT}/${ANALYTICS_DB_NAME}"
 export ANALYTICS_AMQP_URI="amqp://${ANALYTICS_MQ_USER}:${ANALYTICS_MQ_PASSWORD}@127.0.0.1:${RABBITMQ_PORT}/${ANALYTICS_MQ_VHOST}"
+export ANALYTICS_PG_APP_CONNECTION="Host=127.0.0.1;Port=${PG_PORT};Database=${ANALYTICS_DB_NAME};Username=${ANALYTICS_DB_APP_USER};Password=${ANALYTICS_DB_APP_PASSWORD}"
+export ANALYTICS_AMQP_WORKER_URI="amqp://${ANALYTICS_MQ_WORKER_USER}:${ANALYTICS_MQ_WORKER_PASSWORD}@127.0.0.1:${RABBITMQ_PORT}/${ANALYTICS_MQ_VHOST}"
+export ANALYTICS_AMQP_PUBLISHER_URI="amqp://${ANALYTICS_MQ_PUBLISHER_USER}:${ANALYTICS_MQ_PUBLISHER_PASSWORD}@127.0.0.1:${RABBITMQ_PORT}/${ANALYTICS_MQ_VHOST}"
 export ANALYTICS_RABBITMQ_MANAGEMENT_URL="http://127.0.0.1:${RABBITMQ_MANAGEMENT_PORT}/"
-# The names the .NET hosts read (ConnectionStrings:Marten, RabbitMq:Uri).
-export ConnectionStrings__Marten="$ANALYTICS_PG_CONNECTION"
-export RabbitMq__Uri="$ANALYTICS_AMQP_URI"
+# The names the .NET hosts read (ConnectionStrings:Marten, RabbitMq:Uri), least privilege: the DML-only role (the
+# worker applies schema changes with EventStore:OwnerUsername/OwnerPassword from its appsettings) and the worker's
+# broker user. The owner/administrator URLs are ANALYTICS_PG_CONNECTION / ANALYTICS_AMQP_URI above.
+export ConnectionStrings__Marten="$ANALYTICS_PG_APP_CONNECTION"
+export RabbitMq__Uri="$ANALYTICS_AMQP_WORKER_URI"
 
 # ---------------------------------------------------------------- PostgreSQL layout
 # The postgres/ folder is owned by user postgres; the data dir, socket and log are inside it.

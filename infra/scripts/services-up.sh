@@ -60,8 +60,9 @@ pg_make_path_traversable() {
 pg_apply_init_sql() {
   log "PostgreSQL: ensuring role '$ANALYTICS_DB_USER' (LOGIN CREATEDB) and database '$ANALYTICS_DB_NAME' ($PG_INIT_SQL)"
   # Fed on stdin, so the postgres user does not need to read the repo.
-  # Then the read-only Grafana role (its own file, also mounted by docker-compose).
-  cat "$PG_INIT_SQL" "$ANALYTICS_REPO_ROOT/infra/postgres/dashboard-reader.sql" | pg_psql_super -q -d postgres >/dev/null
+  # Then the read-only Grafana role and the DML-only application role (own files, also mounted by docker-compose).
+  cat "$PG_INIT_SQL" "$ANALYTICS_REPO_ROOT/infra/postgres/dashboard-reader.sql" "$ANALYTICS_REPO_ROOT/infra/postgres/app-role.sql" \
+    | pg_psql_super -q -d postgres >/dev/null
 }
 
 pg_check_app_login() {
@@ -184,6 +185,29 @@ rmq_setup_users() {
   fi
 }
 
+# Least privilege (docs/security.md): the worker's user may configure, write and read in vhost analytics only (what
+# MassTransit needs for its queues and exchanges), no tags (no management, no users or vhosts); the chat services'
+# user may only (declare and) write to the ingestion exchange: no queues, no reads, no other exchange. 'analytics'
+# above is the administrator.
+rmq_setup_role_users() {
+  local vh=$ANALYTICS_MQ_VHOST users u pw
+  users=$(rmq_ctl --silent list_users | awk '{print $1}')
+  for u in "$ANALYTICS_MQ_WORKER_USER:$ANALYTICS_MQ_WORKER_PASSWORD" "$ANALYTICS_MQ_PUBLISHER_USER:$ANALYTICS_MQ_PUBLISHER_PASSWORD"; do
+    pw=${u#*:} u=${u%%:*}
+    if grep -qx "$u" <<<"$users"; then
+      rmq_ctl -q change_password "$u" "$pw" >/dev/null
+    else
+      rmq_ctl -q add_user "$u" "$pw" >/dev/null
+    fi
+    rmq_ctl -q set_user_tags "$u" >/dev/null
+  done
+  log "RabbitMQ: user '$ANALYTICS_MQ_WORKER_USER' (vhost '$vh' only, no tags), '$ANALYTICS_MQ_PUBLISHER_USER' (write to $ANALYTICS_MQ_INGEST_EXCHANGE only)"
+  rmq_ctl -q set_permissions -p "$vh" "$ANALYTICS_MQ_WORKER_USER" '.*' '.*' '.*' >/dev/null
+  # configure on the ingestion exchange alone: MassTransit (Analytics.Publisher) re-declares the exchange it sends to.
+  local ingest="^${ANALYTICS_MQ_INGEST_EXCHANGE//./\\.}\$"
+  rmq_ctl -q set_permissions -p "$vh" "$ANALYTICS_MQ_PUBLISHER_USER" "$ingest" "$ingest" '^$' >/dev/null
+}
+
 rmq_up() {
   if [[ ! -x $RABBITMQ_SBIN/rabbitmq-server ]]; then apt_install rabbitmq-server; fi
   [[ -x $RABBITMQ_SBIN/rabbitmq-server ]] || die "$RABBITMQ_SBIN/rabbitmq-server still missing after install"
@@ -195,6 +219,7 @@ rmq_up() {
     log "RabbitMQ: reusing the running node $RABBITMQ_NODENAME"
     rmq_ctl wait --timeout 120 "$RABBITMQ_PID_FILE" >/dev/null
     rmq_setup_users
+    rmq_setup_role_users
     return
   fi
   if port_open "$RABBITMQ_PORT"; then
@@ -216,6 +241,7 @@ rmq_up() {
     die "RabbitMQ did not come up (logs: $RABBITMQ_LOG_BASE)"
   fi
   rmq_setup_users
+  rmq_setup_role_users
 }
 
 rmq_check_management() {
@@ -251,6 +277,8 @@ Services are up (loopback only).
   RabbitMQ   : $ANALYTICS_AMQP_URI
   Management : $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (user $ANALYTICS_MQ_USER / $ANALYTICS_MQ_PASSWORD)
   RabbitMQ metrics : http://127.0.0.1:$RABBITMQ_PROMETHEUS_PORT/metrics
-For the .NET hosts: source infra/scripts/services-env.sh  (exports ConnectionStrings__Marten, RabbitMq__Uri)
+  Least privilege (docs/security.md): PostgreSQL $ANALYTICS_DB_APP_USER (rows only; the hosts serve as it),
+               RabbitMQ $ANALYTICS_MQ_WORKER_USER (worker), $ANALYTICS_MQ_PUBLISHER_USER (publish to $ANALYTICS_MQ_INGEST_EXCHANGE only)
+For the .NET hosts: source infra/scripts/services-env.sh  (exports ConnectionStrings__Marten, RabbitMq__Uri as those users)
 Stop with      : infra/scripts/services-down.sh
 MSG

@@ -15,6 +15,7 @@ builder.Services.AddSatisfactionQueries();
 builder.Services.AddComparisonQueries();
 builder.Services.AddTriageQueries();
 builder.Services.AddApiKeyAccess(builder.Configuration);
+builder.Services.AddRequestLimits(builder.Configuration); // body/query/header sizes, rate limit per client (429)
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddProblemDetails();
 // Unparseable query parameters (from=yesterday) are a 400 with problem details, never an exception page.
@@ -26,6 +27,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseRequestLimits();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseStaticFiles(); // the triage page: wwwroot/triage/

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Analytics.Simulator;
 
-const string DefaultRabbitMq = "amqp://analytics:analytics@127.0.0.1:5672/analytics";
+const string DefaultRabbitMq = "amqp://analytics_publisher:analytics_publisher@127.0.0.1:5672/analytics";
 
 var rabbitMq = new Option<string?>("--rabbitmq")
 {

@@ -352,7 +352,7 @@ public sealed class IngestionTests : IAsyncLifetime
     private IHost ChatServiceHost() => Host.CreateDefaultBuilder()
         .ConfigureServices(services =>
         {
-            services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(_platform.AmqpUri, h => h.PublisherConfirmation = true)));
+            services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(_platform.PublisherAmqpUri, h => h.PublisherConfirmation = true)));
             services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = true);
             services.AddFeedbackPublisher(o => o.MaxBatchSize = 50);
         })

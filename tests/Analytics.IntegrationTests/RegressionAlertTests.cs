@@ -92,7 +92,7 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         });
 
         // Subscribe to the alert exchange the way another service would.
-        await using var channel = await _platform.OpenChannelAsync();
+        await using var channel = await _platform.OpenAdminChannelAsync();
         await channel.ExchangeDeclareAsync(AlertNotification.Exchange, ExchangeType.Topic, durable: true);
         var queue = (await channel.QueueDeclareAsync("alerts-subscriber", durable: true, exclusive: false, autoDelete: false)).QueueName;
         await channel.QueueBindAsync(queue, AlertNotification.Exchange, "regression.*");

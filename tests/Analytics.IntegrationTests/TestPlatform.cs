@@ -18,6 +18,7 @@ public sealed class TestPlatform : IAsyncDisposable
     private readonly List<WorkerProcess> _workers = [];
     private readonly HttpClient _management;
     private IConnection? _connection;
+    private IConnection? _publisherConnection;
 
     private TestPlatform(string name)
     {
@@ -26,14 +27,46 @@ public sealed class TestPlatform : IAsyncDisposable
         _management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
             Convert.ToBase64String(Encoding.UTF8.GetBytes($"{TestEnvironment.RabbitUser}:{TestEnvironment.RabbitPassword}")));
         ConnectionString = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresAdmin) { Database = name, MaxPoolSize = 20 }.ConnectionString;
-        AmqpUri = new Uri($"amqp://{TestEnvironment.RabbitUser}:{TestEnvironment.RabbitPassword}@{TestEnvironment.RabbitHost}:{TestEnvironment.RabbitPort}/{name}");
+        AppConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString)
+        {
+            Username = TestEnvironment.PostgresAppUser,
+            Password = TestEnvironment.PostgresAppPassword,
+        }.ConnectionString;
+        AmqpUri = AmqpUriFor(TestEnvironment.RabbitUser, TestEnvironment.RabbitPassword);
+        WorkerAmqpUri = AmqpUriFor(TestEnvironment.RabbitWorkerUser, TestEnvironment.RabbitWorkerPassword);
+        PublisherAmqpUri = AmqpUriFor(TestEnvironment.RabbitPublisherUser, TestEnvironment.RabbitPublisherPassword);
     }
 
     public string Name { get; }
 
+    /// <summary>The test database as its owner (the role that created it): for seeding and inspecting.</summary>
     public string ConnectionString { get; }
 
+    /// <summary>The test database as the DML-only application role, which the worker and the API serve with.</summary>
+    public string AppConnectionString { get; }
+
+    /// <summary>The test vhost as the administrator: for inspecting queues.</summary>
     public Uri AmqpUri { get; }
+
+    /// <summary>The test vhost as the worker's user (no tags, this vhost only).</summary>
+    public Uri WorkerAmqpUri { get; }
+
+    /// <summary>The test vhost as the chat services' user (write to the ingestion exchange only).</summary>
+    public Uri PublisherAmqpUri { get; }
+
+    /// <summary>
+    /// What a host needs to run like production: the application role as ConnectionStrings:Marten, the owner's
+    /// login to apply schema changes at startup (docs/security.md).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> HostSettings => new Dictionary<string, string>
+    {
+        ["ConnectionStrings:Marten"] = AppConnectionString,
+        ["EventStore:OwnerUsername"] = new NpgsqlConnectionStringBuilder(ConnectionString).Username!,
+        ["EventStore:OwnerPassword"] = new NpgsqlConnectionStringBuilder(ConnectionString).Password ?? string.Empty,
+    };
+
+    private Uri AmqpUriFor(string user, string password) =>
+        new($"amqp://{Uri.EscapeDataString(user)}:{Uri.EscapeDataString(password)}@{TestEnvironment.RabbitHost}:{TestEnvironment.RabbitPort}/{Name}");
 
     public static async Task<TestPlatform> CreateAsync()
     {
@@ -48,12 +81,23 @@ public sealed class TestPlatform : IAsyncDisposable
         (await platform._management.PutAsync($"vhosts/{platform.Name}", null)).EnsureSuccessStatusCode();
         (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitUser}",
             new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        // The same permissions as services-up.sh gives them in vhost analytics.
+        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitWorkerUser}",
+            new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitPublisherUser}",
+            new { configure = "^analytics\\.ingest$", write = "^analytics\\.ingest$", read = "^$" })).EnsureSuccessStatusCode();
         return platform;
     }
 
     public async Task<WorkerProcess> StartWorkerAsync(IDictionary<string, string>? settings = null)
     {
-        var worker = WorkerProcess.Start(ConnectionString, AmqpUri, settings);
+        var environment = HostSettings.ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var worker = WorkerProcess.Start(AppConnectionString, WorkerAmqpUri, environment);
         _workers.Add(worker);
         var expected = _workers.Count(w => w.IsRunning);
         await TestEnvironment.WaitUntilAsync(
@@ -64,7 +108,16 @@ public sealed class TestPlatform : IAsyncDisposable
         return worker;
     }
 
+    /// <summary>A channel with publisher confirms as the chat services' user: it may publish to the ingestion exchange, nothing else.</summary>
     public async Task<IChannel> OpenChannelAsync()
+    {
+        _publisherConnection ??= await new ConnectionFactory { Uri = PublisherAmqpUri }.CreateConnectionAsync();
+        return await _publisherConnection.CreateChannelAsync(new CreateChannelOptions(
+            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+    }
+
+    /// <summary>A channel as the administrator: to inspect and drain queues, or to subscribe like another service.</summary>
+    public async Task<IChannel> OpenAdminChannelAsync()
     {
         _connection ??= await new ConnectionFactory { Uri = AmqpUri }.CreateConnectionAsync();
         return await _connection.CreateChannelAsync(new CreateChannelOptions(
@@ -80,7 +133,7 @@ public sealed class TestPlatform : IAsyncDisposable
 
     public async Task<uint> ConsumerCountAsync(string queue)
     {
-        await using var channel = await OpenChannelAsync();
+        await using var channel = await OpenAdminChannelAsync();
         try
         {
             return (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
@@ -93,7 +146,7 @@ public sealed class TestPlatform : IAsyncDisposable
 
     public async Task<uint> ReadyMessageCountAsync(string queue)
     {
-        await using var channel = await OpenChannelAsync();
+        await using var channel = await OpenAdminChannelAsync();
         try
         {
             return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
@@ -107,7 +160,7 @@ public sealed class TestPlatform : IAsyncDisposable
     /// <summary>Takes every message currently in a queue (acknowledging them).</summary>
     public async Task<List<BasicGetResult>> DrainQueueAsync(string queue)
     {
-        await using var channel = await OpenChannelAsync();
+        await using var channel = await OpenAdminChannelAsync();
         var messages = new List<BasicGetResult>();
         while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
         {
@@ -212,10 +265,13 @@ public sealed class TestPlatform : IAsyncDisposable
             await worker.DisposeAsync();
         }
 
-        if (_connection is not null)
+        foreach (var connection in new[] { _connection, _publisherConnection })
         {
-            await _connection.CloseAsync();
-            _connection.Dispose();
+            if (connection is not null)
+            {
+                await connection.CloseAsync();
+                connection.Dispose();
+            }
         }
 
         await _management.DeleteAsync($"vhosts/{Name}");

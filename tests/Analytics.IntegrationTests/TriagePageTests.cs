@@ -21,8 +21,7 @@ public sealed class TriagePageTests(TriagePlatformFixture fixture) : IClassFixtu
         Assert.True(File.Exists(ChromiumPath), $"No Chromium at {ChromiumPath}: apt-get install -y chromium (infra/scripts/run-tests.sh does it).");
         await fixture.SeedAsync("page-model", TriageFeedback.EmptyPlot);
         var port = FreePort();
-        await using var api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => host
-            .UseSetting("ConnectionStrings:Marten", fixture.Platform.ConnectionString)
+        await using var api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, fixture.Platform)
             .UseSetting("Urls", $"http://127.0.0.1:{port}"));
         api.UseKestrel();
         api.StartServer();

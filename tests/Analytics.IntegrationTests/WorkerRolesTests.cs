@@ -20,8 +20,10 @@ public sealed class WorkerRolesTests : IAsyncLifetime
     [Fact]
     public async Task An_ingest_only_worker_and_a_projection_only_worker_together_store_and_project_every_event()
     {
-        await using var projector = WorkerProcess.Start(_platform.ConnectionString, _platform.AmqpUri,
-            new Dictionary<string, string> { ["Ingestion__Enabled"] = "false" });
+        // As the platform runs it: the app role, the owner only for migrations, the worker's RabbitMQ user.
+        var projectorSettings = _platform.HostSettings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
+        projectorSettings["Ingestion__Enabled"] = "false";
+        await using var projector = WorkerProcess.Start(_platform.AppConnectionString, _platform.WorkerAmqpUri, projectorSettings);
         var ingester = await _platform.StartWorkerAsync(new Dictionary<string, string>
         {
             ["Projections__RunDaemon"] = "false",

@@ -26,14 +26,36 @@ public static class EventStoreRegistration
         var connectionString = configuration.GetConnectionString("Marten")
             ?? throw new InvalidOperationException("ConnectionStrings:Marten is not configured.");
         services.AddSingleton(_ => CreateDataSource(connectionString));
+        // Least privilege (docs/security.md): with a schema owner configured that is not the login of
+        // ConnectionStrings:Marten, the owner migrates at startup and the host serves as the DML-only role.
+        // With the owner's user name but no password (the API) the host neither migrates nor runs any DDL.
+        var owner = OwnerConnectionString(configuration, connectionString);
+        var separateOwner = owner != connectionString;
+        services.AddKeyedSingleton(OwnerDataSourceKey, (sp, _) => separateOwner ? CreateDataSource(owner) : sp.GetRequiredService<NpgsqlDataSource>());
+        if (separateOwner && !string.IsNullOrEmpty(configuration["EventStore:OwnerPassword"]))
+        {
+            var applicationRole = new NpgsqlConnectionStringBuilder(connectionString).Username
+                ?? throw new InvalidOperationException("ConnectionStrings:Marten has no Username.");
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<EventStoreMigration>(sp,
+                sp.GetRequiredKeyedService<NpgsqlDataSource>(OwnerDataSourceKey), applicationRole));
+        }
+
         var marten = services.AddMarten(sp =>
             {
                 var options = new StoreOptions();
                 ConfigureEventStore(options, sp.GetRequiredService<NpgsqlDataSource>());
+                if (separateOwner)
+                {
+                    options.AutoCreateSchemaObjects = AutoCreate.None; // the application role may not run DDL
+                }
+
                 return options;
             })
-            .ApplyAllDatabaseChangesOnStartup()
             .UseLightweightSessions();
+        if (!separateOwner)
+        {
+            marten.ApplyAllDatabaseChangesOnStartup();
+        }
         if (runProjectionDaemon)
         {
             // Hot/cold: with several workers one runs the projections (leader election through a PostgreSQL
@@ -42,6 +64,28 @@ public static class EventStoreRegistration
         }
 
         return services;
+    }
+
+    /// <summary>The keyed <see cref="NpgsqlDataSource"/> of the schema owner (the application's own when no owner is configured).</summary>
+    public const string OwnerDataSourceKey = "EventStoreOwner";
+
+    /// <summary>
+    /// ConnectionStrings:Marten with the owner's login (EventStore:OwnerUsername/OwnerPassword) instead of its own: same
+    /// server and database, so the owner can never migrate a different database than the one the host serves.
+    /// </summary>
+    public static string OwnerConnectionString(IConfiguration configuration, string connectionString)
+    {
+        var username = configuration["EventStore:OwnerUsername"];
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(username) || username == builder.Username)
+        {
+            return connectionString;
+        }
+
+        builder.Username = username;
+        builder.Password = configuration["EventStore:OwnerPassword"];
+        builder.MaxPoolSize = 2;
+        return builder.ConnectionString;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Analytics.Alerting;
 using Analytics.Conversations;
 using Analytics.Satisfaction;
 using Analytics.Triage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -15,7 +16,9 @@ namespace Analytics.Dashboards;
 /// the background at startup, retrying until Marten has created the tables; re-applied on every start, so a
 /// table Marten recreates gets its grant back.
 /// </summary>
-public sealed partial class DashboardReaderRole(NpgsqlDataSource dataSource, ILogger<DashboardReaderRole> logger) : BackgroundService
+public sealed partial class DashboardReaderRole(
+    [FromKeyedServices(EventStoreRegistration.OwnerDataSourceKey)] NpgsqlDataSource dataSource, // GRANT needs the schema owner
+    ILogger<DashboardReaderRole> logger) : BackgroundService
 {
     public const string RoleName = "analytics_dashboard";
 

@@ -13,7 +13,7 @@ public static class Messaging
     public static IServiceCollection AddAnalyticsBus(this IServiceCollection services, IConfiguration configuration,
         Action<IBusRegistrationConfigurator> features)
     {
-        var uri = new Uri(configuration["RabbitMq:Uri"] ?? "amqp://analytics:analytics@127.0.0.1:5672/analytics");
+        var uri = new Uri(configuration["RabbitMq:Uri"] ?? "amqp://analytics_worker:analytics_worker@127.0.0.1:5672/analytics");
         services.AddMassTransit(bus =>
         {
             features(bus);
