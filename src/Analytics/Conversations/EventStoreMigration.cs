@@ -24,14 +24,30 @@ public sealed partial class EventStoreMigration(NpgsqlDataSource ownerDataSource
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Applies the configured Marten schema as the owner of <paramref name="ownerDataSource"/> and grants DML to <paramref name="applicationRole"/>.</summary>
+    /// Workers starting together (docker compose starts both roles at once) take turns: the second finds the schema
+    /// up to date instead of racing the first to create the same objects (42P07).
     public static async Task MigrateAsync(NpgsqlDataSource ownerDataSource, string applicationRole, CancellationToken cancellationToken)
     {
-        using (var store = DocumentStore.For(options => EventStoreRegistration.ConfigureEventStore(options, ownerDataSource)))
+        await using var lockConnection = await ownerDataSource.OpenConnectionAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"select pg_advisory_lock({MigrationLockId})", lockConnection))
         {
-            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            await take.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await GrantApplicationRoleAsync(ownerDataSource, applicationRole, cancellationToken);
+        try
+        {
+            using (var store = DocumentStore.For(options => EventStoreRegistration.ConfigureEventStore(options, ownerDataSource)))
+            {
+                await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            }
+
+            await GrantApplicationRoleAsync(ownerDataSource, applicationRole, cancellationToken);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"select pg_advisory_unlock({MigrationLockId})", lockConnection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
     }
 
     /// <summary>
@@ -60,6 +76,8 @@ public sealed partial class EventStoreMigration(NpgsqlDataSource ownerDataSource
     }
 
     private const long GrantLockId = 7_318_802_011;
+
+    private const long MigrationLockId = 7_318_802_012;
 
     private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
