@@ -11,24 +11,61 @@ namespace Analytics.FaultTests;
 /// (infra/scripts/services-up.sh) on loopback ports of their own and with their own state folder
 /// (&lt;repo&gt;/.local/faults), so that restarting them never disturbs the integration tests running in parallel
 /// on the shared servers. Ports: ANALYTICS_FAULT_PORT_BASE (+0 PostgreSQL, +1 AMQP, +2 management, +3 Erlang
-/// distribution, +4 Prometheus, +5 epmd); by default derived from the checkout's path, so two checkouts on one
-/// machine pick different ports. Stopped with services-down.sh when the suite ends.
+/// distribution, +4 Prometheus, +5 epmd); by default derived from the checkout's path (the next free block of six
+/// if taken), so two checkouts on one machine pick different ports. Stopped with services-down.sh when the suite ends.
 /// </summary>
 public sealed class DedicatedServices : IAsyncLifetime
 {
-    private readonly Dictionary<string, string> _environment;
+    private Dictionary<string, string> _environment = [];
 
     public DedicatedServices()
     {
         Root = TestEnvironment.RepositoryRoot();
         StateDirectory = Environment.GetEnvironmentVariable("ANALYTICS_FAULT_STATE_DIR") ?? Path.Combine(Root, ".local", "faults");
-        // The base chosen by an earlier run stays (its servers may still run, with ANALYTICS_FAULT_KEEP_SERVICES=1).
+    }
+
+    public string Root { get; }
+
+    public string StateDirectory { get; }
+
+    public int PostgresPort { get; private set; }
+
+    public int RabbitPort { get; private set; }
+
+    public int ManagementPort { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        // Servers left by an interrupted earlier run (their ports are remembered) are stopped first.
         var remembered = Path.Combine(StateDirectory, "port-base");
-        var portBase = int.TryParse(Environment.GetEnvironmentVariable("ANALYTICS_FAULT_PORT_BASE"), out var configured) ? configured
-            : File.Exists(remembered) && int.TryParse(File.ReadAllText(remembered), out var earlier) ? earlier
-            : FreePortBase(30_000 + (int)(StableHash(Root) % 3_000) * 10);
+        if (File.Exists(remembered) && int.TryParse(File.ReadAllText(remembered), out var earlier))
+        {
+            UsePorts(earlier);
+            await RunScriptAsync("services-down.sh", TimeSpan.FromMinutes(2));
+        }
+
+        // Below Linux's ephemeral range (32768+), so that no outgoing connection holds one of them.
+        var portBase = int.TryParse(Environment.GetEnvironmentVariable("ANALYTICS_FAULT_PORT_BASE"), out var configured)
+            ? configured
+            : FreePortBase(20_000 + (int)(StableHash(Root) % 1_200) * 10);
         Directory.CreateDirectory(StateDirectory);
-        File.WriteAllText(remembered, $"{portBase}");
+        await File.WriteAllTextAsync(remembered, $"{portBase}");
+        UsePorts(portBase);
+        await RunScriptAsync("services-up.sh", TimeSpan.FromMinutes(4));
+        // TestPlatform and WorkerProcess read where the servers are from these variables (this test process only).
+        Environment.SetEnvironmentVariable("ANALYTICS_TEST_PG",
+            $"Host=127.0.0.1;Port={PostgresPort};Database=analytics;Username=analytics;Password=analytics");
+        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_HOST", "127.0.0.1");
+        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PORT", $"{RabbitPort}");
+        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT", $"{ManagementPort}");
+        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_USER", "analytics");
+        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PASSWORD", "analytics");
+    }
+
+    public async Task DisposeAsync() => await RunScriptAsync("services-down.sh", TimeSpan.FromMinutes(2));
+
+    private void UsePorts(int portBase)
+    {
         PostgresPort = portBase;
         RabbitPort = portBase + 1;
         ManagementPort = portBase + 2;
@@ -44,37 +81,6 @@ public sealed class DedicatedServices : IAsyncLifetime
             ["ERL_EPMD_PORT"] = $"{portBase + 5}",
             ["RABBITMQ_NODENAME"] = $"faults{portBase}@localhost",
         };
-    }
-
-    public string Root { get; }
-
-    public string StateDirectory { get; }
-
-    public int PostgresPort { get; }
-
-    public int RabbitPort { get; }
-
-    public int ManagementPort { get; }
-
-    public async Task InitializeAsync()
-    {
-        await RunScriptAsync("services-up.sh", TimeSpan.FromMinutes(4));
-        // TestPlatform and WorkerProcess read where the servers are from these variables (this test process only).
-        Environment.SetEnvironmentVariable("ANALYTICS_TEST_PG",
-            $"Host=127.0.0.1;Port={PostgresPort};Database=analytics;Username=analytics;Password=analytics");
-        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_HOST", "127.0.0.1");
-        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PORT", $"{RabbitPort}");
-        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT", $"{ManagementPort}");
-        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_USER", "analytics");
-        Environment.SetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PASSWORD", "analytics");
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Environment.GetEnvironmentVariable("ANALYTICS_FAULT_KEEP_SERVICES") != "1")
-        {
-            await RunScriptAsync("services-down.sh", TimeSpan.FromMinutes(2));
-        }
     }
 
     /// <summary>infra/scripts/services-restart.sh postgres|rabbitmq against these servers.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Analytics.Conversations;
 using Analytics.Ingesting;
 using Analytics.IntegrationTests;
@@ -14,7 +15,7 @@ public sealed record LedgerResult(string Scenario, int Published, int Confirmed,
     public bool Passed => Lost == 0 && Duplicated == 0 && Unexpected == 0 && ViewDifferences == 0;
 
     public override string ToString() => FormattableString.Invariant(
-        $"{Scenario}: published {Published} events ({Attempts} publish attempts: {Failed} nacked/returned, {Unknown} unknown), confirmed {Confirmed}, stored {Stored}, lost {Lost}, duplicated {Duplicated}, unexpected {Unexpected}, time to recover {RecoverySeconds:0.0} s, view rows differing from the recount {ViewDifferences}");
+        $"{Scenario}: published {Published} events ({Attempts} publish attempts: {Failed} failed, {Unknown} unknown), confirmed {Confirmed}, stored {Stored}, lost {Lost}, duplicated {Duplicated}, unexpected {Unexpected}, time to recover {RecoverySeconds:0.0} s, view rows differing from the recount {ViewDifferences}");
 }
 
 /// <summary>
@@ -88,6 +89,8 @@ public static class LedgerAudit
     /// in response and conversation counts. A response counts once (its first copy); its rating is the latest by
     /// occurredAt (the later event on a tie); capability "*" counts every response once.
     /// </summary>
+    public static List<string> LastDifferences { get; } = [];
+
     public static async Task<long> ViewDifferencesAsync(string connectionString, IReadOnlySet<Guid>? excludedEvents = null)
     {
         var schema = EventStoreRegistration.SchemaName;
@@ -98,7 +101,7 @@ public static class LedgerAudit
                 select distinct on (data ->> 'turnId') data ->> 'turnId' as turn_id, data
                 from events where type = 'response_generated_recorded' order by data ->> 'turnId', seq_id),
             ratings as (
-                select distinct on (data ->> 'turnId') data ->> 'turnId' as turn_id, data ->> 'rating' as rating
+                select distinct on (data ->> 'turnId') data ->> 'turnId' as turn_id, lower(data ->> 'rating') as rating
                 from events where type = 'response_rated_recorded'
                 order by data ->> 'turnId', date_trunc('microseconds', (data ->> 'occurredAt')::timestamptz) desc, seq_id desc),
             facts as (
@@ -116,6 +119,9 @@ public static class LedgerAudit
                 select hour, model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum
                 from {SatisfactionProjection.CellTotals}
                 where responses <> 0 or rated <> 0 or up <> 0 or down <> 0 or regenerations <> 0 or latency_sum <> 0)
+            /*select*/
+            """;
+        var count = $"""
             select (select count(*) from (select * from recount except select * from projected) a)
                  + (select count(*) from (select * from projected except select * from recount) b)
                  + abs((select count(*) from responses) - (select count(*) from {SatisfactionProjection.Responses}))
@@ -124,8 +130,25 @@ public static class LedgerAudit
             """;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(sql.Replace("/*select*/", count, StringComparison.Ordinal), connection);
         command.Parameters.AddWithValue("excluded", (excludedEvents ?? new HashSet<Guid>()).ToArray());
-        return (long)(await command.ExecuteScalarAsync())!;
+        var differences = (long)(await command.ExecuteScalarAsync())!;
+        LastDifferences.Clear();
+        if (differences > 0)
+        {
+            // A few of the differing rows, for the failure message.
+            command.CommandText = sql.Replace("/*select*/", """
+                (select 'recount: ' || a::text from (select * from recount except select * from projected) a limit 3)
+                union all (select 'projected: ' || b::text from (select * from projected except select * from recount) b limit 3)
+                """, StringComparison.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                Console.WriteLine($"[fault suite] view difference: {reader.GetString(0)}");
+                LastDifferences.Add(reader.GetString(0));
+            }
+        }
+
+        return differences;
     }
 }

@@ -29,7 +29,7 @@ public sealed class LedgerProducer(Uri amqpUri) : IAsyncDisposable
     /// <summary>Publish attempts, including the retries.</summary>
     public int Attempts { get; private set; }
 
-    /// <summary>Attempts that ended with a nack or a return.</summary>
+    /// <summary>Attempts that ended with a nack or a return, or could not be sent (no connection).</summary>
     public int Failed { get; private set; }
 
     /// <summary>Attempts whose outcome is unknown (the connection or channel went away before the confirm).</summary>
@@ -70,17 +70,27 @@ public sealed class LedgerProducer(Uri amqpUri) : IAsyncDisposable
         }
     }
 
-    /// <summary>Publishes the messages in groups, at about <paramref name="messagesPerSecond"/>.</summary>
-    public async Task PublishAsync(IReadOnlyList<LedgerMessage> messages, int messagesPerSecond, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Publishes the messages in groups, at about <paramref name="messagesPerSecond"/>, until all are published or
+    /// <paramref name="stop"/> is signalled (then the rest is never published, and not in the ledger).
+    /// </summary>
+    public async Task PublishAsync(IReadOnlyList<LedgerMessage> messages, int messagesPerSecond, CancellationToken stop = default)
     {
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < messages.Count; i += Group)
+        for (var i = 0; i < messages.Count && !stop.IsCancellationRequested; i += Group)
         {
-            await PublishGroupAsync(messages.Skip(i).Take(Group).ToList(), cancellationToken);
+            await PublishGroupAsync(messages.Skip(i).Take(Group).ToList(), CancellationToken.None);
             var due = TimeSpan.FromSeconds((double)(i + Group) / messagesPerSecond);
             if (due > clock.Elapsed)
             {
-                await Task.Delay(due - clock.Elapsed, cancellationToken); // pacing, not synchronisation
+                try
+                {
+                    await Task.Delay(due - clock.Elapsed, stop); // pacing, not synchronisation
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
@@ -129,7 +139,17 @@ public sealed class LedgerProducer(Uri amqpUri) : IAsyncDisposable
         catch (Exception ex) when (ex is BrokerUnreachableException or OperationInterruptedException or AlreadyClosedException
                                        or System.Net.Sockets.SocketException or IOException)
         {
-            Record(group, Outcome.Unknown, countAttempt: false);
+            // Not sent at all: a failed attempt for each message, published again later.
+            lock (_lock)
+            {
+                foreach (var message in group)
+                {
+                    Attempts++;
+                    Failed++;
+                    _ledger.TryAdd(message, Outcome.Failed);
+                }
+            }
+
             return;
         }
 
@@ -163,11 +183,11 @@ public sealed class LedgerProducer(Uri amqpUri) : IAsyncDisposable
             try
             {
                 await confirm;
-                Record([message], Outcome.Confirmed, countAttempt: false);
+                Record(message, Outcome.Confirmed);
             }
             catch (PublishException)
             {
-                Record([message], Outcome.Failed, countAttempt: false);
+                Record(message, Outcome.Failed);
                 lock (_lock)
                 {
                     Failed++;
@@ -189,21 +209,13 @@ public sealed class LedgerProducer(Uri amqpUri) : IAsyncDisposable
         }
     }
 
-    private void Record(IEnumerable<LedgerMessage> messages, Outcome outcome, bool countAttempt)
+    private void Record(LedgerMessage message, Outcome outcome)
     {
         lock (_lock)
         {
-            foreach (var message in messages)
+            if (!_ledger.TryGetValue(message, out var current) || current != Outcome.Confirmed)
             {
-                if (countAttempt)
-                {
-                    Attempts++;
-                }
-
-                if (!_ledger.TryGetValue(message, out var current) || current != Outcome.Confirmed)
-                {
-                    _ledger[message] = outcome;
-                }
+                _ledger[message] = outcome;
             }
         }
     }

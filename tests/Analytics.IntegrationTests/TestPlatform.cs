@@ -66,6 +66,12 @@ public sealed class TestPlatform : IAsyncDisposable
 
     public async Task<IChannel> OpenChannelAsync()
     {
+        if (_connection is { IsOpen: false })
+        {
+            _connection.Dispose(); // closed by a broker restart (fault suite): connect again
+            _connection = null;
+        }
+
         _connection ??= await new ConnectionFactory { Uri = AmqpUri }.CreateConnectionAsync();
         return await _connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
