@@ -185,7 +185,7 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
         Assert.Contains(poisonId.ToString(), exceptionMessage);
 
         // The fix (a worker without the fault), then the replay: the parked messages go back to the ingest queue.
-        await poisoned.DisposeAsync();
+        poisoned.Kill();
         await _platform.StartWorkerAsync();
         await using (var channel = await _platform.OpenChannelAsync())
         {
@@ -264,7 +264,7 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
         Assert.Equal(0, skippedDifferences);
 
         // The fix: the row corrected, the dead letter cleared, the projection rebuilt (worker stopped).
-        await worker.DisposeAsync();
+        worker.Kill();
         await _platform.ScalarAsync<int>(
             $"update {EventStoreRegistration.SchemaName}.mt_events set data = jsonb_set(data, '{{capabilities}}', '[\"chat\"]') where id = '{badId}' returning 1");
         await _platform.ScalarAsync<int>($"with d as (delete from {EventStoreRegistration.SchemaName}.mt_doc_deadletterevent returning 1) select count(*)::int from d");
