@@ -259,7 +259,7 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
             $"select count(*) from {EventStoreRegistration.SchemaName}.mt_doc_deadletterevent where data ->> 'projectionName' like '%SatisfactionProjection%'");
         Assert.Equal(1, deadLetters);
         Assert.Contains("skipped by the daemon", worker.Output);
-        var skippedDifferences = await LedgerAudit.ViewDifferencesAsync(_platform.ConnectionString, new HashSet<Guid> { badId });
+        var skippedDifferences = await ViewRecount.DifferencesAsync(_platform.ConnectionString, new HashSet<Guid> { badId });
         output.WriteLine($"dead letters: {deadLetters}; view rows differing from the recount without the bad event: {skippedDifferences}");
         Assert.Equal(0, skippedDifferences);
 
@@ -310,7 +310,7 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
     private async Task AssertPassedAsync(LedgerResult result, bool allowErrorQueue = false)
     {
         Report(result.ToString());
-        LedgerAudit.LastDifferences.ForEach(Report);
+        ViewRecount.LastDifferences.ForEach(Report);
         File.AppendAllText(Path.Combine(services.StateDirectory, "figures.txt"), $"{DateTime.UtcNow:O} {result}\n");
         Assert.Equal(0, result.Lost);
         Assert.Equal(0, result.Duplicated);
