@@ -196,12 +196,16 @@ public static class ScaleOutRun
         }
     }
 
+    /// <summary>The feedback events (the same store also holds triage cluster and alert streams).</summary>
+    private const string FeedbackTypes =
+        "'conversation_started_recorded', 'response_generated_recorded', 'response_rated_recorded', 'responses_compared_recorded'";
+
     private static async Task<Dictionary<Guid, long>> StoredAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            $"select id, count(*) from {EventStoreRegistration.SchemaName}.mt_events where type <> 'tombstone' group by id", connection);
+            $"select id, count(*) from {EventStoreRegistration.SchemaName}.mt_events where type in ({FeedbackTypes}) group by id", connection);
         var stored = new Dictionary<Guid, long>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
