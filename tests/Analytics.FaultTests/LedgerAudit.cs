@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
-using Analytics.Conversations;
 using Analytics.Ingesting;
 using Analytics.IntegrationTests;
-using Analytics.Satisfaction;
 using Npgsql;
 
 namespace Analytics.FaultTests;
