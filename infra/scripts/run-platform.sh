@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole platform locally: PostgreSQL + RabbitMQ, the worker, the API host and simulated
-# chat traffic. Ctrl+C stops the hosts (the services keep running; stop them with services-down.sh).
+# Runs the whole platform locally: PostgreSQL + RabbitMQ, the workers (one ingests, one runs the projections,
+# triage clustering and regression alerts), the API host and simulated chat traffic. Ctrl+C stops the hosts (the services keep running; stop them with services-down.sh).
 #
 #   infra/scripts/run-platform.sh                 # simulated traffic at 50 events/s until Ctrl+C
 #   SIMULATOR_ARGS="--rate 500 --seed 7" infra/scripts/run-platform.sh
@@ -16,7 +16,8 @@ if [[ $ANALYTICS_SERVICES_MODE != native ]] && docker_available; then
 fi
 
 ensure_dotnet
-infra/scripts/services-up.sh
+# Prometheus too (installed from Debian's package when missing): http://127.0.0.1:${PROMETHEUS_PORT:-9090}
+ANALYTICS_PROMETHEUS="${ANALYTICS_PROMETHEUS:-1}" infra/scripts/services-up.sh
 
 LOGS="$ANALYTICS_STATE_DIR/logs"
 mkdir -p "$LOGS"
@@ -25,15 +26,15 @@ dotnet build Analytics.sln -c Release -nologo -v q
 
 pids=()
 stop_hosts() {
-  log "stopping worker and API"
+  log "stopping workers and API"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop_hosts EXIT
 
-start_host() { # name project url
+start_host() { # name project url [NAME=value settings...]
   local name=$1 project=$2 url=$3
-  (cd "src/$project/bin/Release/net10.0" && Urls="$url" exec dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
+  (cd "src/$project/bin/Release/net10.0" && exec env Urls="$url" "${@:4}" dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
   pids+=($!)
   local deadline=$((SECONDS + 90))
   until curl -fsS "$url/health" >/dev/null 2>&1; do
@@ -44,7 +45,10 @@ start_host() { # name project url
   log "$name is up on $url (log: $LOGS/$name.log)"
 }
 
-start_host worker Analytics.Worker http://127.0.0.1:5081
+# One worker binary, two roles (docs/architecture.md, "Processes"): ingestion stays small and fast; the projection
+# daemon (with the triage clusterer's sentence model) runs beside it.
+start_host worker-ingest Analytics.Worker http://127.0.0.1:5081 Projections__RunDaemon=false Alerts__Enabled=false
+start_host worker-projections Analytics.Worker http://127.0.0.1:5082 Ingestion__Enabled=false
 start_host api Analytics.Api http://127.0.0.1:5080
 
 cat <<INFO
@@ -54,7 +58,9 @@ cat <<INFO
     Satisfaction matrix        curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/satisfaction/matrix?from=2026-01-01T00:00:00Z'
     Leaderboard                curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/comparisons/leaderboard?from=2026-01-01T00:00:00Z'
     A conversation             http://127.0.0.1:5080/api/conversations/{conversationId}  (and /events)
-    Worker metrics             http://127.0.0.1:5081/metrics   (analytics_ingest_*)
+    Ingest worker metrics      http://127.0.0.1:5081/metrics   (analytics_ingest_*)
+    Projection worker metrics  http://127.0.0.1:5082/metrics   (analytics_projection_*, analytics_alerts_*)
+    Prometheus (if installed)  http://127.0.0.1:${PROMETHEUS_PORT:-9090}   (graphs of the series; Status → Targets)
     RabbitMQ management        $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (analytics / analytics)
                                queues: analytics-ingest, analytics-ingest-refused, analytics-ingest_error
     PostgreSQL                 $ANALYTICS_PG_URL  (schema analytics, table mt_events)

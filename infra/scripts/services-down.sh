@@ -11,6 +11,8 @@ set -euo pipefail
 
 # shellcheck source=infra/scripts/services-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/services-env.sh"
+# shellcheck source=infra/scripts/prometheus-native.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prometheus-native.sh"
 
 pg_down() {
   if pg_running_ours; then
@@ -67,6 +69,7 @@ if docker_available; then
   log "Docker engine found: docker compose stop postgres rabbitmq"
   (cd "$ANALYTICS_REPO_ROOT" && docker compose stop postgres rabbitmq) || warn "docker compose stop failed"
 fi
+prom_down
 pg_down
 rmq_down
 log "done"

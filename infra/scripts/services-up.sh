@@ -10,11 +10,15 @@
 #
 # Env (defaults): PG_PORT=5432 RABBITMQ_PORT=5672 RABBITMQ_MANAGEMENT_PORT=15672
 #   RABBITMQ_DIST_PORT=25672 RABBITMQ_PROMETHEUS_PORT=15692 ERL_EPMD_PORT=4369
+#   PROMETHEUS_PORT=9090 (Prometheus runs natively when installed; ANALYTICS_PROMETHEUS=1 installs it,
+#   =0 skips it: see prometheus-native.sh)
 # Stop with infra/scripts/services-down.sh.
 set -euo pipefail
 
 # shellcheck source=infra/scripts/services-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/services-env.sh"
+# shellcheck source=infra/scripts/prometheus-native.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prometheus-native.sh"
 
 apt_install() {
   [[ $(id -u) -eq 0 ]] || die "need root to apt-get install $*"
@@ -236,6 +240,7 @@ else
   pg_up
   rmq_up
   rmq_check_management
+  prom_up
 fi
 
 cat <<MSG
@@ -245,7 +250,7 @@ Services are up (loopback only).
                $ANALYTICS_PG_URL
   RabbitMQ   : $ANALYTICS_AMQP_URI
   Management : $ANALYTICS_RABBITMQ_MANAGEMENT_URL  (user $ANALYTICS_MQ_USER / $ANALYTICS_MQ_PASSWORD)
-  Prometheus : http://127.0.0.1:$RABBITMQ_PROMETHEUS_PORT/metrics
+  RabbitMQ metrics : http://127.0.0.1:$RABBITMQ_PROMETHEUS_PORT/metrics
 For the .NET hosts: source infra/scripts/services-env.sh  (exports ConnectionStrings__Marten, RabbitMq__Uri)
 Stop with      : infra/scripts/services-down.sh
 MSG

@@ -24,6 +24,9 @@ public sealed record BenchSettings
 
     public bool Markdown { get; init; }
 
+    /// <summary>Which worker processes run beside the measured ingest worker (docs/architecture.md, "Processes").</summary>
+    public WorkerTopology Topology { get; init; } = WorkerTopology.Shipped;
+
     public string RabbitHost { get; init; } = "127.0.0.1";
 
     public int RabbitPort { get; init; } = PortFromEnvironment("RABBITMQ_PORT", 5672);
@@ -53,6 +56,9 @@ public sealed record BenchSettings
           --no-publisher-path   skip the Analytics.Publisher (FeedbackPublisher) scenario
           --no-singles          skip the worker scenario with one event per message
           --markdown            also print the results as a Markdown table
+          --topology T          shipped (default): an ingest worker (measured) + a projection worker beside it,
+                                as run-platform.sh and docker-compose run them; ingest-only: the ingest worker
+                                alone (no projections); one-worker: one process with both roles
         Read side (projection rebuild, query latency, projection lag): ... -- read --help
         Triage (embedding + clustering throughput, stored → clustered delay): ... -- triage --help
         """;
@@ -103,6 +109,18 @@ public sealed record BenchSettings
                 case "--markdown":
                     settings = settings with { Markdown = true };
                     break;
+                case "--topology":
+                    settings = settings with
+                    {
+                        Topology = Next() switch
+                        {
+                            "shipped" => WorkerTopology.Shipped,
+                            "ingest-only" => WorkerTopology.IngestOnly,
+                            "one-worker" => WorkerTopology.OneWorker,
+                            var other => throw new ArgumentException($"--topology expects shipped, ingest-only or one-worker, got '{other}'"),
+                        },
+                    };
+                    break;
                 case "-h" or "--help":
                     return null;
                 default:
@@ -124,4 +142,16 @@ public sealed record BenchSettings
 
     public string AmqpUri(string vhost) =>
         $"amqp://{Uri.EscapeDataString(User)}:{Uri.EscapeDataString(Password)}@{RabbitHost}:{RabbitPort}/{Uri.EscapeDataString(vhost)}";
+}
+
+public enum WorkerTopology
+{
+    /// <summary>Ingest worker (daemon and alerts off) + projection worker (ingestion off).</summary>
+    Shipped,
+
+    /// <summary>The ingest worker alone: nothing projects.</summary>
+    IngestOnly,
+
+    /// <summary>One worker process with both roles.</summary>
+    OneWorker,
 }

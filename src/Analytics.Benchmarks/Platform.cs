@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Analytics.Publisher;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -85,6 +86,12 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
+        if (settings.Topology != WorkerTopology.OneWorker)
+        {
+            environment["Projections__RunDaemon"] = "false";
+            environment["Alerts__Enabled"] = "false";
+        }
+
         foreach (var (key, value) in settings.WorkerEnvironment)
         {
             environment[key] = value;
@@ -93,6 +100,14 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
         var logPath = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-{suffix}-worker.log");
         await using var worker = WorkerProcess.Start(repositoryRoot, environment, logPath);
         await WaitForConsumerAsync(worker, vhost, cancellationToken);
+        await using var projector = settings.Topology == WorkerTopology.Shipped
+            ? WorkerProcess.Start(repositoryRoot, new Dictionary<string, string>(environment)
+            {
+                ["Projections__RunDaemon"] = "true",
+                ["Alerts__Enabled"] = "true",
+                ["Ingestion__Enabled"] = "false",
+            }, Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-{suffix}-projection-worker.log"))
+            : null;
 
         await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 2));
         long already = 0;
@@ -108,6 +123,7 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
         }
 
         var before = CpuSnapshot.Take(worker.Pid);
+        var projectorBefore = projector is null ? null : CpuSnapshot.Take(projector.Pid);
         var (started, publishing, cleanup) = await publish(amqpUri, cancellationToken);
         try
         {
@@ -115,11 +131,16 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
             await publishing;
             var cpu = CpuSnapshot.Take(worker.Pid).Since(before);
             var refused = await isolation.MessagesAsync(vhost, "analytics-ingest-refused", cancellationToken);
+            // The projection worker's share of the same interval (it runs beside ingestion; its lag is the read benchmark's).
+            var projection = projector is null || projectorBefore is null
+                ? null
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"projection worker: peak {projector.PeakMemoryMb():0} MB, CPU {CpuSnapshot.Take(projector.Pid).Since(projectorBefore).Worker:0}%");
             return new ScenarioResult(name, messages, events, Stopwatch.GetElapsedTime(started, finished))
             {
                 PeakWorkerMb = worker.PeakMemoryMb(),
                 Cpu = cpu,
-                Note = refused is > 0 ? $"{refused} refused" : null,
+                Note = string.Join("; ", new[] { refused is > 0 ? $"{refused} refused" : null, projection }.OfType<string>()) is { Length: > 0 } note ? note : null,
             };
         }
         finally

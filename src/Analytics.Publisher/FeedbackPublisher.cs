@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Analytics.Contracts;
 using MassTransit;
@@ -25,10 +26,13 @@ public sealed partial class FeedbackPublisher(
         FullMode = BoundedChannelFullMode.Wait,
     });
 
-    /// <summary>Queues one event; the task completes once the broker confirmed it.</summary>
+    /// <summary>
+    /// Queues one event; the task completes once the broker confirmed it. The caller's trace context
+    /// (<see cref="Activity.Current"/>) travels with the event (<see cref="PublisherTracing"/>).
+    /// </summary>
     public async Task PublishAsync(object contractEvent, CancellationToken cancellationToken = default)
     {
-        var pending = new Pending(FeedbackJson.ToElement(contractEvent));
+        var pending = new Pending(FeedbackJson.ToElement(contractEvent), Activity.Current?.Context);
         await _buffer.Writer.WriteAsync(pending, cancellationToken);
         await pending.Confirmed.Task.WaitAsync(cancellationToken);
     }
@@ -36,8 +40,11 @@ public sealed partial class FeedbackPublisher(
     /// <summary>Sends the given events now as one message (at most 1000 events), bypassing the buffer.</summary>
     public async Task SendBatchAsync(IEnumerable<object> contractEvents, CancellationToken cancellationToken = default)
     {
+        var message = FeedbackEventBatch.From(contractEvents);
+        using var span = PublisherTracing.StartPublish(_options.Destination, message.Events.Count,
+            Activity.Current is { } current ? [current.Context] : [], out var traceParent);
         var endpoint = await sendEndpoints.GetSendEndpoint(_options.Destination);
-        await endpoint.Send(FeedbackEventBatch.From(contractEvents), DurableAndMandatory, cancellationToken);
+        await endpoint.Send(message, send => SendTraced(send, traceParent), cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -106,13 +113,14 @@ public sealed partial class FeedbackPublisher(
     private async Task SendWithRetryAsync(Pending[] batch, CancellationToken stoppingToken)
     {
         var message = new FeedbackEventBatch(batch.Select(p => p.Event).ToList());
+        using var span = PublisherTracing.StartPublish(_options.Destination, batch.Length, batch.Select(p => p.Caller), out var traceParent);
         var delay = TimeSpan.FromMilliseconds(100);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 var endpoint = await sendEndpoints.GetSendEndpoint(_options.Destination);
-                await endpoint.Send(message, DurableAndMandatory, CancellationToken.None);
+                await endpoint.Send(message, send => SendTraced(send, traceParent), CancellationToken.None);
                 foreach (var pending in batch)
                 {
                     pending.Confirmed.TrySetResult();
@@ -128,6 +136,7 @@ public sealed partial class FeedbackPublisher(
             }
             catch (Exception ex)
             {
+                span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 foreach (var pending in batch)
                 {
                     pending.Confirmed.TrySetException(ex);
@@ -151,12 +160,21 @@ public sealed partial class FeedbackPublisher(
         }
     }
 
+    /// <summary>Durable and mandatory, with the publish span's W3C trace context in the <c>traceparent</c> header.</summary>
+    private static void SendTraced(SendContext<FeedbackEventBatch> context, string? traceParent)
+    {
+        DurableAndMandatory(context);
+        PublisherTracing.Inject(context.Headers, traceParent);
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending {Count} feedback events failed (attempt {Attempt}): {Error}; retrying")]
     private static partial void LogRetry(ILogger logger, int count, int attempt, string error);
 
-    private sealed class Pending(System.Text.Json.JsonElement @event)
+    private sealed class Pending(System.Text.Json.JsonElement @event, ActivityContext? caller)
     {
         public System.Text.Json.JsonElement Event { get; } = @event;
+
+        public ActivityContext? Caller { get; } = caller;
 
         public TaskCompletionSource Confirmed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -149,7 +149,12 @@ public static class SimulatorRun
                 await foreach (var contractEvent in PacedAsync(settings, model, stopwatch, cancellationToken))
                 {
                     stats.Count(contractEvent);
-                    var sending = publisher.PublishAsync(contractEvent, CancellationToken.None);
+                    Task sending;
+                    using (SimulatorTracing.StartChatRequest(contractEvent))
+                    {
+                        sending = publisher.PublishAsync(contractEvent, CancellationToken.None);
+                    }
+
                     _ = sending.ContinueWith(t => progress.Completed(t.IsCompletedSuccessfully), CancellationToken.None,
                         TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     group.Add(sending);
@@ -264,6 +269,7 @@ public static class SimulatorRun
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None); // a failed start is reported once, plainly, by the caller
         builder.Services.AddSingleton<IHostLifetime, CallerControlledLifetime>();
+        builder.AddSimulatorTracing();
         builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) =>
         {
             rabbit.Host(settings.RabbitMq, host =>

@@ -9,15 +9,26 @@ using JasperFx;
 var builder = WebApplication.CreateBuilder(args);
 builder.Host.ApplyJasperFxExtensions(); // `projections rebuild` and Marten's other commands
 
+// One binary, two roles, both on by default (docs/architecture.md, "Processes"): Ingestion:Enabled consumes the
+// ingestion queue and appends; Projections:RunDaemon runs the projections and the triage clusterer (with Alerts:Enabled,
+// the regression watch). run-platform.sh and docker-compose run them as two processes.
+var ingests = builder.Configuration.GetValue("Ingestion:Enabled", true);
+var runsDaemon = builder.Configuration.GetValue("Projections:RunDaemon", true);
+
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-worker");
-// Projections:RunDaemon=false runs a worker that only ingests (e.g. to measure ingestion alone).
-builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: builder.Configuration.GetValue("Projections:RunDaemon", true));
+builder.Services.AddEventStore(builder.Configuration, runProjectionDaemon: runsDaemon);
 builder.Services.AddDashboardReaderRole();
 builder.Services.AddProjectionHealth();
 builder.Services.AddTriageClustering(builder.Configuration); // thumbs-down clusters, in the async daemon
 builder.Services.AddFeedbackIngestion(builder.Configuration);
 builder.Services.AddRegressionAlerts(builder.Configuration);
-builder.Services.AddAnalyticsBus(builder.Configuration, bus => bus.AddFeedbackIngestionConsumers());
+builder.Services.AddAnalyticsBus(builder.Configuration, bus =>
+{
+    if (ingests)
+    {
+        bus.AddFeedbackIngestionConsumers();
+    }
+});
 builder.Services.AddHealthChecks();
 
 var app = builder.Build();

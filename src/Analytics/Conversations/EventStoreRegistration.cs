@@ -72,6 +72,9 @@ public static class EventStoreRegistration
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.AppendMode = EventAppendMode.Quick;
         options.Events.EnableUniqueIndexOnEventId = true;
+        // The trace context each event was ingested with (IngestionTracing): trace id and W3C traceparent.
+        options.Events.MetadataConfig.CorrelationIdEnabled = true;
+        options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Events.AddEventType<ConversationStartedRecorded>();
         options.Events.AddEventType<ResponseGeneratedRecorded>();
         options.Events.AddEventType<ResponseRatedRecorded>();

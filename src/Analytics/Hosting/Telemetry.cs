@@ -1,5 +1,6 @@
 using Analytics.Alerting;
 using Analytics.Ingesting;
+using Analytics.Satisfaction;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -14,7 +15,8 @@ public static class Telemetry
     /// <summary>
     /// One OpenTelemetry setup for every host: traces (MassTransit, Marten, Npgsql, ASP.NET Core),
     /// metrics (the platform's meters, runtime), Prometheus scraping, and OTLP export when
-    /// OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set (metrics too unless OTEL_METRICS_EXPORTER=none). Spans of the
+    /// ingestion path and the satisfaction projection: IngestionTracing, SatisfactionTracing (docs/telemetry.md).
     /// </summary>
     public static IServiceCollection AddAnalyticsTelemetry(this IServiceCollection services, IConfiguration configuration,
         string serviceName)
@@ -27,7 +29,7 @@ public static class Telemetry
             // Spans are only recorded when there is somewhere to send them: recording every
             // MassTransit/Marten/Npgsql span per event costs worker CPU for nothing otherwise.
             telemetry.WithTracing(tracing => tracing
-                .AddSource("MassTransit", "Marten")
+                .AddSource("MassTransit", "Marten", IngestionTracing.SourceName, SatisfactionTracing.SourceName)
                 .AddNpgsql()
                 .AddAspNetCoreInstrumentation()
                 .AddOtlpExporter());
@@ -39,7 +41,8 @@ public static class Telemetry
                 metrics.AddMeter(IngestionMetrics.MeterName, AlertMetrics.MeterName, ProjectionHealth.MeterName, "MassTransit", "Marten", "Npgsql")
                     .AddAspNetCoreInstrumentation()
                     .AddPrometheusExporter();
-                if (otlp)
+                // OTEL_METRICS_EXPORTER=none (docker compose): Prometheus scrapes /metrics, the collector carries traces only.
+                if (otlp && !string.Equals(configuration["OTEL_METRICS_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase))
                 {
                     metrics.AddOtlpExporter();
                 }

@@ -9,8 +9,11 @@ using Npgsql;
 
 namespace Analytics.Ingesting;
 
-/// <summary>An event that passed validation, ready to be recorded in its conversation's stream.</summary>
-public sealed record AcceptedEvent(Guid EventId, Guid ConversationId, object Recorded);
+/// <summary>
+/// An event that passed validation, ready to be recorded in its conversation's stream; <paramref name="TraceParent"/> is
+/// the W3C trace context of the message that carried it (<see cref="IngestionTracing"/>), kept as event metadata.
+/// </summary>
+public sealed record AcceptedEvent(Guid EventId, Guid ConversationId, object Recorded, string? TraceParent = null);
 
 public readonly record struct AppendOutcome(int Appended, int Duplicates, int Attempts, int BulkAppended);
 
@@ -219,6 +222,13 @@ public sealed partial class FeedbackAppender(
     {
         var martenEvent = _events.BuildEvent(accepted.Recorded);
         martenEvent.Id = accepted.EventId;
+        if (accepted.TraceParent is { } traceParent)
+        {
+            // Marten's own convention (DocumentStore.openSession): correlation = trace id, causation = the parent span's W3C id.
+            martenEvent.CorrelationId = traceParent[3..35];
+            martenEvent.CausationId = traceParent;
+        }
+
         return martenEvent;
     }
 

@@ -29,9 +29,15 @@ public sealed partial class IngestFeedbackConsumer(
         var accepted = new List<AcceptedEvent>();
         var refusals = new List<(ConsumeContext<FeedbackEventBatch> Message, FeedbackEventBatch Body, Guid? EventId, string? Type, Refusal Refusal)>();
         var redacted = new Dictionary<string, int>();
+        var producers = context.Message.Select(m => IngestionTracing.ProducerContext(m.ReceiveContext.TransportHeaders)).ToList();
+        using var consume = IngestionTracing.StartConsume(producers, context.Message.Length);
 
-        foreach (var message in context.Message)
+        for (var index = 0; index < context.Message.Length; index++)
         {
+            var message = context.Message[index];
+            // The context each stored event keeps: its producer's, else this consume span's.
+            var origin = producers[index] ?? consume?.Context;
+            var traceParent = origin is { } known ? IngestionTracing.TraceParent(known) : null;
             var events = message.Message.Events;
             var size = message.ReceiveContext.Body.Length ?? 0;
             if (size > ContractLimits.MaxMessageBytes)
@@ -56,7 +62,7 @@ public sealed partial class IngestFeedbackConsumer(
                     // Personal data is replaced by typed placeholders before anything is stored.
                     var contract = ContractRedaction.Redact(validated.Contract!, redacted);
                     accepted.Add(new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
-                        RecordedEvent.From(contract, receivedAt)));
+                        RecordedEvent.From(contract, receivedAt), traceParent));
                 }
                 else
                 {
@@ -75,12 +81,15 @@ public sealed partial class IngestFeedbackConsumer(
             var started = Stopwatch.GetTimestamp();
             AppendOutcome outcome;
             faults.ThrowIfPoisoned(accepted.Select(e => e.EventId));
+            using var append = IngestionTracing.StartAppend(accepted.Count);
             try
             {
                 outcome = await appender.AppendAsync(accepted, context.CancellationToken);
+                IngestionTracing.RecordOutcome(append, outcome);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                append?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 // Store exceptions can hold NpgsqlCommand graphs that break fault serialization.
                 throw new EventStoreUnavailableException($"Appending {accepted.Count} events failed: {ex.GetType().Name}: {ex.Message}");
             }
@@ -92,6 +101,8 @@ public sealed partial class IngestFeedbackConsumer(
             metrics.Duplicates(outcome.Duplicates);
         }
 
+        consume?.SetTag("analytics.events.accepted", accepted.Count);
+        consume?.SetTag("analytics.events.refused", refusals.Count);
         foreach (var (message, body, eventId, type, refusal) in refusals)
         {
             await SendToRefusedQueue(message, body, eventId, type, refusal, receivedAt);

