@@ -72,6 +72,7 @@ public sealed class DedicatedServices : IAsyncLifetime
         _environment = new Dictionary<string, string>
         {
             ["ANALYTICS_SERVICES_MODE"] = "native",
+            ["ANALYTICS_PROMETHEUS"] = "0", // no Prometheus server for these throwaway servers
             ["ANALYTICS_STATE_DIR"] = StateDirectory,
             ["PG_PORT"] = $"{PostgresPort}",
             ["RABBITMQ_PORT"] = $"{RabbitPort}",
