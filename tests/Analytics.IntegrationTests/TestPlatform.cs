@@ -111,6 +111,12 @@ public sealed class TestPlatform : IAsyncDisposable
     /// <summary>A channel with publisher confirms as the chat services' user: it may publish to the ingestion exchange, nothing else.</summary>
     public async Task<IChannel> OpenChannelAsync()
     {
+        if (_publisherConnection is { IsOpen: false })
+        {
+            _publisherConnection.Dispose(); // closed by a broker restart (fault suite): connect again
+            _publisherConnection = null;
+        }
+
         _publisherConnection ??= await new ConnectionFactory { Uri = PublisherAmqpUri }.CreateConnectionAsync();
         return await _publisherConnection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
@@ -119,6 +125,12 @@ public sealed class TestPlatform : IAsyncDisposable
     /// <summary>A channel as the administrator: to inspect and drain queues, or to subscribe like another service.</summary>
     public async Task<IChannel> OpenAdminChannelAsync()
     {
+        if (_connection is { IsOpen: false })
+        {
+            _connection.Dispose(); // closed by a broker restart (fault suite): connect again
+            _connection = null;
+        }
+
         _connection ??= await new ConnectionFactory { Uri = AmqpUri }.CreateConnectionAsync();
         return await _connection.CreateChannelAsync(new CreateChannelOptions(
             publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));

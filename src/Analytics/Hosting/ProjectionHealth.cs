@@ -42,7 +42,17 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
         {
             try
             {
-                _latest = await ReadAsync(stoppingToken);
+                var latest = await ReadAsync(stoppingToken);
+                foreach (var (projection, _, _, deadLetters) in latest)
+                {
+                    var before = _latest.FirstOrDefault(p => p.Projection == projection).DeadLetters;
+                    if (deadLetters > before)
+                    {
+                        LogDeadLetters(logger, projection, deadLetters - before, deadLetters);
+                    }
+                }
+
+                _latest = latest;
             }
             catch (Exception ex) when (ex is PostgresException or NpgsqlException)
             {
@@ -94,6 +104,9 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
         _meter.Dispose();
         base.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Projection}: {New} more event(s) skipped by the daemon ({Total} dead letters in mt_doc_deadletterevent)")]
+    private static partial void LogDeadLetters(ILogger logger, string projection, long @new, long total);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Projection health not readable yet: {Reason}")]
     private static partial void LogReadFailed(ILogger logger, string reason);

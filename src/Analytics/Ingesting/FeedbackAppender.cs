@@ -41,7 +41,8 @@ public sealed partial class FeedbackAppender(
     IDocumentStore store,
     NpgsqlDataSource dataSource,
     IOptions<IngestionOptions> options,
-    ILogger<FeedbackAppender> logger)
+    ILogger<FeedbackAppender> logger,
+    IngestionFaults? faults = null)
 {
     /// <summary>Advisory lock key shared by every process that appends to this event store ("AnalytAp").</summary>
     public const long AppendLockKey = 0x416E616C79744170;
@@ -196,6 +197,7 @@ public sealed partial class FeedbackAppender(
             await session.SaveChangesAsync(cancellationToken);
         }
 
+        faults?.BeforeCommit();
         await transaction.CommitAsync(cancellationToken);
         return fresh.Length;
     }

@@ -16,6 +16,7 @@ namespace Analytics.Ingesting;
 public sealed partial class IngestFeedbackConsumer(
     FeedbackAppender appender,
     IngestionMetrics metrics,
+    IngestionFaults faults,
     TimeProvider clock,
     ILogger<IngestFeedbackConsumer> logger) : IConsumer<Batch<FeedbackEventBatch>>
 {
@@ -79,6 +80,7 @@ public sealed partial class IngestFeedbackConsumer(
         {
             var started = Stopwatch.GetTimestamp();
             AppendOutcome outcome;
+            faults.ThrowIfPoisoned(accepted.Select(e => e.EventId));
             using var append = IngestionTracing.StartAppend(accepted.Count);
             try
             {
@@ -92,6 +94,7 @@ public sealed partial class IngestFeedbackConsumer(
                 throw new EventStoreUnavailableException($"Appending {accepted.Count} events failed: {ex.GetType().Name}: {ex.Message}");
             }
 
+            faults.AfterCommit();
             metrics.Appended(accepted.Count, Stopwatch.GetElapsedTime(started));
             metrics.Stored(outcome.Appended);
             metrics.BulkStored(outcome.BulkAppended);

@@ -14,6 +14,8 @@ public static class IngestionRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<FeedbackAppender>();
+        services.Configure<IngestionFaultOptions>(configuration.GetSection("Faults"));
+        services.AddSingleton<IngestionFaults>();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using Analytics.Contracts;
 using Analytics.Conversations;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
@@ -181,11 +182,46 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
 
     private static void Queue(IDocumentOperations operations, IReadOnlyList<IEvent> events)
     {
-        var page = new SatisfactionPage(events);
-        if (!page.IsEmpty)
+        object[]? parameters;
+        try
         {
-            operations.QueueSqlCommand(PageSql, page.Parameters());
+            var page = new SatisfactionPage(events);
+            parameters = page.IsEmpty ? null : page.Parameters();
         }
+        catch (Exception pageFailure) when (FirstUnfoldable(events) is { } poison)
+        {
+            // A page is folded as a whole, so one event that breaks the fold would stop the shard. Find the first
+            // such event and report it the way Marten reports an event projection's poison pill: the daemon
+            // (SkipApplyErrors, on in continuous mode) records it in mt_doc_deadletterevent, skips its sequence and
+            // hands the rest of the page back to this method. Nothing else of the page is lost.
+            throw new ApplyEventException(poison, pageFailure);
+        }
+
+        if (parameters is not null)
+        {
+            operations.QueueSqlCommand(PageSql, parameters);
+        }
+    }
+
+    private static IEvent? FirstUnfoldable(IReadOnlyList<IEvent> events)
+    {
+        foreach (var e in events)
+        {
+            try
+            {
+                var single = new SatisfactionPage([e]);
+                if (!single.IsEmpty)
+                {
+                    _ = single.Parameters();
+                }
+            }
+            catch (Exception)
+            {
+                return e;
+            }
+        }
+
+        return null;
     }
 
     private const string Counters = "responses, rated, up, down, regenerations, latency_sum";

@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Analytics.Conversations;
+using Analytics.FaultTests;
+using Analytics.Ingesting;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace Analytics.Benchmarks;
+
+/// <summary>
+/// `scale-out`: two workers and two API hosts against one broker and one database, fed by the fault suite's ledger
+/// producer; one worker and one API host are SIGKILLed mid-run while the surviving API keeps being queried; at the
+/// end the ledger is compared with the event store and the satisfaction tables with a recount
+/// (infra/scripts/scale-out.sh, docs/operations.md). Runs in a fresh database and vhost of its own.
+/// </summary>
+public static class ScaleOutRun
+{
+    private const string Usage = """
+        scale-out [--conversations 3000] [--rate 150] [--logs DIR]
+          Needs ConnectionStrings__Marten, RabbitMq__Uri and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh);
+          the worker and the API must be built in Release. infra/scripts/scale-out.sh does all of that.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, string root, CancellationToken ct)
+    {
+        var conversations = 3000;
+        var rate = 150;
+        var logs = Path.Combine(root, ".local", "scale-out");
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--conversations":
+                    conversations = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
+                case "--rate":
+                    rate = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
+                case "--logs":
+                    logs = args[i + 1];
+                    break;
+                default:
+                    Console.Error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+
+        var adminConnection = Environment.GetEnvironmentVariable("ConnectionStrings__Marten");
+        var amqp = Environment.GetEnvironmentVariable("RabbitMq__Uri");
+        var managementPort = Environment.GetEnvironmentVariable("RABBITMQ_MANAGEMENT_PORT") ?? "15672";
+        if (adminConnection is null || amqp is null)
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        Directory.CreateDirectory(logs);
+        var run = $"scaleout_{DateTime.UtcNow:MMddHHmmss}";
+        var amqpUri = new UriBuilder(amqp) { Path = run }.Uri;
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnection) { Database = run, MaxPoolSize = 20 }.ConnectionString;
+        var user = Uri.UnescapeDataString(amqpUri.UserInfo.Split(':')[0]);
+        var password = Uri.UnescapeDataString(amqpUri.UserInfo.Split(':')[1]);
+        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/api/") };
+        management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        (await management.PutAsync($"vhosts/{run}", null, ct)).EnsureSuccessStatusCode();
+        (await management.PutAsJsonAsync($"permissions/{run}/{user}", new { configure = ".*", write = ".*", read = ".*" }, ct)).EnsureSuccessStatusCode();
+        await using (var admin = new NpgsqlConnection(adminConnection))
+        {
+            await admin.OpenAsync(ct);
+            await using var create = new NpgsqlCommand($"create database {run}", admin);
+            await create.ExecuteNonQueryAsync(ct);
+        }
+
+        Console.WriteLine($"scale-out run {run}: database {run}, vhost {run}, logs in {logs}");
+        var workerEnvironment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Marten"] = connectionString,
+            ["RabbitMq__Uri"] = amqpUri.ToString(),
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        var workers = new List<WorkerProcess>();
+        var apis = new List<ApiProcess>();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 1; i <= 2; i++)
+            {
+                workers.Add(WorkerProcess.Start(root, new Dictionary<string, string>(workerEnvironment) { ["Urls"] = $"http://127.0.0.1:{FreePort()}" },
+                    Path.Combine(logs, $"worker-{i}.log")));
+                await WaitAsync(async () => await ConsumersAsync(amqpUri) >= workers.Count, TimeSpan.FromMinutes(2), $"worker {i} consuming", ct);
+            }
+
+            for (var i = 1; i <= 2; i++)
+            {
+                apis.Add(await ApiProcess.StartAsync(root, connectionString, Path.Combine(logs, $"api-{i}.log"), ct));
+            }
+
+            Console.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: 2 workers (pids {workers[0].Pid}, {workers[1].Pid}) and 2 API hosts ({apis[0].BaseAddress}, {apis[1].BaseAddress}) up");
+
+            await using var ledger = new LedgerProducer(amqpUri);
+            var queries = new QueryTally[] { new(apis[0].BaseAddress), new(apis[1].BaseAddress) };
+            using var stopQueries = new CancellationTokenSource();
+            var querying = Task.WhenAll(queries.Select(q => q.RunAsync(stopQueries.Token)));
+
+            var publishing = ledger.PublishAsync(LedgerTraffic.Conversations(conversations, seed: 2026), rate, ct);
+            await WaitAsync(() => Task.FromResult(ledger.Messages.Count - ledger.UnconfirmedMessages >= conversations / 3), TimeSpan.FromMinutes(5),
+                "a third of the traffic confirmed", ct);
+            Process.GetProcessById(workers[0].Pid).Kill();
+            Process.GetProcessById(apis[0].Pid).Kill();
+            var sinceKill = Stopwatch.StartNew();
+            Console.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: SIGKILL worker 1 (pid {workers[0].Pid}) and API host 1 (pid {apis[0].Pid}) after {ledger.Messages.Count} messages");
+
+            await publishing;
+            await ledger.RepublishUntilConfirmedAsync(TimeSpan.FromMinutes(2), ct);
+            var confirmed = ledger.ConfirmedEventIds;
+            await WaitAsync(async () => (await StoredAsync(connectionString)).Keys.Count(confirmed.Contains) == confirmed.Count
+                                        && await ProjectionCaughtUpAsync(connectionString),
+                TimeSpan.FromMinutes(5), "every confirmed event stored and projected", ct);
+            var recovered = sinceKill.Elapsed;
+            await stopQueries.CancelAsync();
+            await querying;
+
+            var stored = await StoredAsync(connectionString);
+            var published = ledger.PublishedEventIds;
+            var lost = confirmed.Count(id => !stored.ContainsKey(id));
+            var duplicated = stored.Count(s => s.Value > 1);
+            var unexpected = stored.Keys.Count(id => !published.Contains(id));
+            var differences = await ViewRecount.DifferencesAsync(connectionString);
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+                scale-out result ({conversations} conversations offered at {rate} msg/s; 2 workers + 2 API hosts, one of each SIGKILLed after a third)
+                  published   {published.Count} events in {ledger.Messages.Count} messages ({ledger.Attempts} publish attempts, {ledger.Failed} failed, {ledger.Unknown} unknown)
+                  confirmed   {confirmed.Count}
+                  stored      {published.Count(stored.ContainsKey)}
+                  lost        {lost}
+                  duplicated  {duplicated}
+                  unexpected  {unexpected}
+                  view rows differing from the recount  {differences}
+                  stored and projected everything {recovered.TotalSeconds:0.0} s after the kills; whole run {clock.Elapsed.TotalSeconds:0.0} s
+                  API host 1 (killed): {queries[0]}
+                  API host 2 (survived): {queries[1]}
+                  result: {(lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? "PASS" : "FAIL")}
+                """));
+            return lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
+            }
+
+            foreach (var api in apis)
+            {
+                await api.DisposeAsync();
+            }
+
+            await management.DeleteAsync($"vhosts/{run}", CancellationToken.None);
+            NpgsqlConnection.ClearAllPools();
+            await using var admin = new NpgsqlConnection(adminConnection);
+            await admin.OpenAsync(CancellationToken.None);
+            await using var drop = new NpgsqlCommand($"drop database if exists {run} with (force)", admin);
+            await drop.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for: {what}");
+            }
+
+            await Task.Delay(200, ct);
+        }
+    }
+
+    private static async Task<uint> ConsumersAsync(Uri amqpUri)
+    {
+        try
+        {
+            await using var connection = await new ConnectionFactory { Uri = amqpUri }.CreateConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            return (await channel.QueueDeclarePassiveAsync(IngestionTopology.Queue)).ConsumerCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The feedback events (the same store also holds triage cluster and alert streams).</summary>
+    private const string FeedbackTypes =
+        "'conversation_started_recorded', 'response_generated_recorded', 'response_rated_recorded', 'responses_compared_recorded'";
+
+    private static async Task<Dictionary<Guid, long>> StoredAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"select id, count(*) from {EventStoreRegistration.SchemaName}.mt_events where type in ({FeedbackTypes}) group by id", connection);
+        var stored = new Dictionary<Guid, long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            stored[reader.GetGuid(0)] = reader.GetInt64(1);
+        }
+
+        return stored;
+    }
+
+    private static async Task<bool> ProjectionCaughtUpAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"""
+            select coalesce((select max(last_seq_id) from {EventStoreRegistration.SchemaName}.mt_event_progression where name like '%SatisfactionProjection:%'), -1)
+                >= coalesce((select max(seq_id) from {EventStoreRegistration.SchemaName}.mt_events), 0)
+            """, connection);
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Queries the satisfaction matrix on one API host every 100 ms and counts answers and failures.</summary>
+    private sealed class QueryTally(Uri baseAddress)
+    {
+        private readonly List<double> _millis = [];
+        private int _ok;
+        private int _failed;
+
+        public async Task RunAsync(CancellationToken stop)
+        {
+            using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            http.DefaultRequestHeaders.Add("X-Api-Key", "local-dev-viewer-key");
+            while (!stop.IsCancellationRequested)
+            {
+                var started = Stopwatch.StartNew();
+                try
+                {
+                    using var response = await http.GetAsync("api/satisfaction/matrix?from=2026-11-24T00:00:00Z&to=2026-11-28T00:00:00Z", stop);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        _ok++;
+                        _millis.Add(started.Elapsed.TotalMilliseconds);
+                    }
+                    else
+                    {
+                        _failed++;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    if (stop.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    _failed++;
+                }
+
+                try
+                {
+                    await Task.Delay(100, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        public override string ToString()
+        {
+            var sorted = _millis.Order().ToList();
+            var p50 = sorted.Count > 0 ? sorted[sorted.Count / 2] : 0;
+            var p99 = sorted.Count > 0 ? sorted[Math.Min(sorted.Count - 1, sorted.Count * 99 / 100)] : 0;
+            return string.Create(CultureInfo.InvariantCulture, $"{_ok} matrix queries answered (p50 {p50:0} ms, p99 {p99:0} ms), {_failed} failed");
+        }
+    }
+}
