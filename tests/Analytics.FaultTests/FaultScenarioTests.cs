@@ -85,11 +85,14 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
     {
         // The fault hook SIGKILLs the worker at its 5th append: inside the transaction before its commit, or after
         // the commit before the messages are acknowledged. Quick appends only, so that "before commit" is a
-        // transaction the hook can stop (the bulk path commits inside Marten).
+        // transaction the hook can stop (the bulk path commits inside Marten). Small batches (≤ 5 messages), so the
+        // 250 messages make at least 50 appends however fast the worker drains them: the 5th always comes.
         var doomed = await _platform.StartWorkerAsync(new Dictionary<string, string>
         {
             [$"Faults__{hook}"] = "5",
             ["Ingestion__BulkAppendMinEvents"] = "0",
+            ["Ingestion__MessageLimit"] = "5",
+            ["Ingestion__TimeLimitMs"] = "5",
         });
         var messages = LedgerTraffic.Conversations(250, seed: 3);
         var publishing = _ledger.PublishAsync(messages, messagesPerSecond: 200);
