@@ -151,8 +151,8 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
         await _ledger.PublishAsync([.. before, LedgerTraffic.SingleRating(poisonId), .. after], messagesPerSecond: 150);
         await _ledger.RepublishUntilConfirmedAsync(TimeSpan.FromSeconds(60));
 
-        // Everything confirmed ends up stored or parked in the error queue (the poison and its batch-mates);
-        // the traffic behind the poison keeps flowing meanwhile.
+        // Everything confirmed ends up stored or parked in the error queue (the poison with its batch, retried and then
+        // parked as a whole); the traffic behind it keeps flowing meanwhile.
         var parked = new List<BasicGetResult>();
         var parkedIds = new HashSet<Guid>();
         await TestEnvironment.WaitUntilAsync(async () =>
@@ -180,6 +180,10 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
         Assert.True(after.SelectMany(m => m.EventIds).Count(stored.ContainsKey) > 0, "no traffic behind the poison was stored");
 
         var poisonMessage = parked.Single(m => EventIdsOf(m.Body.Span).Contains(poisonId));
+        // The batch-mates were not held back: appended message by message before the batch faulted, every confirmed
+        // event outside the poison message is stored already, before any replay.
+        var poisonMessageEvents = EventIdsOf(poisonMessage.Body.Span).ToHashSet();
+        Assert.All(_ledger.ConfirmedEventIds.Where(id => !poisonMessageEvents.Contains(id)), id => Assert.True(stored.ContainsKey(id), $"{id} was held back"));
         var headers = poisonMessage.BasicProperties.Headers!;
         var exceptionType = Header(headers, "MT-Fault-ExceptionType");
         var exceptionMessage = Header(headers, "MT-Fault-Message");

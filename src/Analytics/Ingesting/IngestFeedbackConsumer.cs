@@ -27,6 +27,7 @@ public sealed partial class IngestFeedbackConsumer(
     {
         var receivedAt = clock.GetUtcNow();
         var accepted = new List<AcceptedEvent>();
+        var acceptedFrom = new List<ConsumeContext<FeedbackEventBatch>>(); // the message of each accepted event
         var refusals = new List<(ConsumeContext<FeedbackEventBatch> Message, FeedbackEventBatch Body, Guid? EventId, string? Type, Refusal Refusal)>();
         var redacted = new Dictionary<string, int>();
         var producers = context.Message.Select(m => IngestionTracing.ProducerContext(m.ReceiveContext.TransportHeaders)).ToList();
@@ -63,6 +64,7 @@ public sealed partial class IngestFeedbackConsumer(
                     var contract = ContractRedaction.Redact(validated.Contract!, redacted);
                     accepted.Add(new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
                         RecordedEvent.From(contract, receivedAt), traceParent));
+                    acceptedFrom.Add(message);
                 }
                 else
                 {
@@ -80,12 +82,23 @@ public sealed partial class IngestFeedbackConsumer(
         {
             var started = Stopwatch.GetTimestamp();
             AppendOutcome outcome;
-            faults.ThrowIfPoisoned(accepted.Select(e => e.EventId));
             using var append = IngestionTracing.StartAppend(accepted.Count);
             try
             {
+                faults.ThrowIfPoisoned(accepted.Select(e => e.EventId));
                 outcome = await appender.AppendAsync(accepted, context.CancellationToken);
                 IngestionTracing.RecordOutcome(append, outcome);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && acceptedFrom.Distinct().Count() > 1)
+            {
+                // One message must not hold back the others of its batch: append message by message, so the batch-mates
+                // are stored now; the batch then faults as a whole (retried, then parked: a replay skips what is stored).
+                append?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+                outcome = await AppendMessageByMessageAsync(accepted, acceptedFrom, context.CancellationToken);
+            }
+            catch (PoisonEventException)
+            {
+                throw; // the fault hook's own exception, as it is (nothing of the store in it)
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -109,6 +122,50 @@ public sealed partial class IngestFeedbackConsumer(
             metrics.Refused(refusal.Code);
             LogRefused(logger, eventId?.ToString() ?? "(none)", refusal.Code, refusal.Reason, message.MessageId?.ToString() ?? "(none)");
         }
+    }
+
+    private async Task<AppendOutcome> AppendMessageByMessageAsync(List<AcceptedEvent> accepted, List<ConsumeContext<FeedbackEventBatch>> acceptedFrom,
+        CancellationToken cancellationToken)
+    {
+        var total = new AppendOutcome(0, 0, 0, 0);
+        var failed = new List<(ConsumeContext<FeedbackEventBatch> Message, Exception Error)>();
+        var byMessage = accepted.Select((e, i) => (Event: e, Message: acceptedFrom[i])).GroupBy(x => x.Message, x => x.Event).ToList();
+        foreach (var group in byMessage)
+        {
+            var events = group.ToList();
+            try
+            {
+                faults.ThrowIfPoisoned(events.Select(e => e.EventId));
+                var outcome = await appender.AppendAsync(events, cancellationToken);
+                total = new AppendOutcome(total.Appended + outcome.Appended, total.Duplicates + outcome.Duplicates,
+                    total.Attempts + outcome.Attempts, total.BulkAppended + outcome.BulkAppended);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                failed.Add((group.Key, ex));
+            }
+        }
+
+        if (failed.Count == 0)
+        {
+            return total;
+        }
+
+        // The batch-mates are stored; the batch still faults, so MassTransit retries it (what is stored is skipped as
+        // a duplicate) and then parks it in its error queue with the exception, where a replay is idempotent.
+        metrics.Stored(total.Appended);
+        metrics.BulkStored(total.BulkAppended);
+        metrics.Duplicates(total.Duplicates);
+        var (message, error) = failed[0];
+        LogNotStored(logger, failed.Count, byMessage.Count, message.MessageId?.ToString() ?? "(none)", error.GetType().Name, error.Message);
+        if (error is PoisonEventException)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
+
+        throw new EventStoreUnavailableException(failed.Count == byMessage.Count
+            ? $"Appending {accepted.Count} events failed, message by message too: {error.GetType().Name}: {error.Message}"
+            : $"{failed.Count} of {byMessage.Count} messages could not be stored (their batch-mates were): {error.GetType().Name}: {error.Message}");
     }
 
     private static async Task SendToRefusedQueue(ConsumeContext<FeedbackEventBatch> message, FeedbackEventBatch body,
@@ -138,6 +195,9 @@ public sealed partial class IngestFeedbackConsumer(
             }
         }, message.CancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Failed} of {Messages} messages of a batch could not be stored, the others were (first: message {MessageId}, {ExceptionType}: {Reason}); the batch is retried, then parked")]
+    private static partial void LogNotStored(ILogger logger, int failed, int messages, string messageId, string exceptionType, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused event {EventId}: {Code}: {Reason} (message {MessageId})")]
     private static partial void LogRefused(ILogger logger, string eventId, string code, string reason, string messageId);

@@ -36,6 +36,7 @@ public sealed class IngestionMetrics : IDisposable
 
     public void Refused(string code) => _refused.Add(1, new KeyValuePair<string, object?>("reason", code));
 
+
     public void Redacted(string kind, int count) =>
         _redacted.Add(count, new KeyValuePair<string, object?>("kind", kind.Trim('[', ']').ToLowerInvariant()));
 
