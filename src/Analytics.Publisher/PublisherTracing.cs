@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Analytics.Contracts;
 using MassTransit;
 
 namespace Analytics.Publisher;
@@ -15,8 +16,6 @@ public static class PublisherTracing
     /// <summary>Add this source to the chat service's tracer provider (<c>AddSource(PublisherTracing.SourceName)</c>).</summary>
     public const string SourceName = "Analytics.Publisher";
 
-    public const string TraceParentHeader = "traceparent";
-
     private const int MaxLinks = 128;
 
     private static readonly ActivitySource Source = new(SourceName);
@@ -29,7 +28,7 @@ public static class PublisherTracing
     {
         var known = callers.OfType<ActivityContext>().ToList();
         var oneTrace = known.Count > 0 && known.All(c => c.TraceId == known[0].TraceId);
-        traceParent = oneTrace ? Format(known[0]) : null;
+        traceParent = oneTrace ? TraceContextHeaders.Format(known[0]) : null;
         if (!Source.HasListeners())
         {
             return null;
@@ -49,10 +48,7 @@ public static class PublisherTracing
     {
         if (traceParent is not null)
         {
-            headers.Set(TraceParentHeader, traceParent);
+            headers.Set(TraceContextHeaders.TraceParent, traceParent);
         }
     }
-
-    private static string Format(ActivityContext context) =>
-        $"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-{((context.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
 }

@@ -39,43 +39,38 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
     }
 
     [Fact]
-    public async Task Broker_restarted_mid_stream_loses_and_duplicates_nothing()
-    {
-        await _platform.StartWorkerAsync();
-        // Traffic flows before, during and after the restart: it stops once 200 more messages were confirmed after it.
-        using var stop = new CancellationTokenSource();
-        var publishing = _ledger.PublishAsync(LedgerTraffic.Conversations(5000, seed: 1), messagesPerSecond: 50, stop.Token);
-        await WaitForConfirmedAsync(200);
-
-        var sinceFault = Stopwatch.StartNew();
-        Report(await services.RestartAsync("rabbitmq"));
-        await WaitForConfirmedAsync(_ledger.Messages.Count + 100);
-        await stop.CancelAsync();
-        await publishing;
-        await _ledger.RepublishUntilConfirmedAsync(TimeSpan.FromSeconds(60));
-        await LedgerAudit.DrainAsync(_platform, _ledger, DrainTimeout);
-
-        await AssertPassedAsync(await LedgerAudit.AuditAsync("broker restarted mid-stream", _platform, _ledger, sinceFault));
-    }
+    public Task Broker_restarted_mid_stream_loses_and_duplicates_nothing() =>
+        RestartMidStreamAsync("rabbitmq", "broker restarted mid-stream", seed: 1, messagesPerSecond: 50);
 
     [Fact]
-    public async Task PostgreSQL_restarted_mid_stream_loses_and_duplicates_nothing()
+    public Task PostgreSQL_restarted_mid_stream_loses_and_duplicates_nothing() =>
+        RestartMidStreamAsync("postgres", "PostgreSQL restarted mid-stream", seed: 2, messagesPerSecond: 100);
+
+    /// <summary>
+    /// Traffic flows before, during and after a restart of <paramref name="service"/>: it stops once 100 more messages
+    /// were confirmed after it; then what was not confirmed is republished, and the ledger is audited.
+    /// </summary>
+    private async Task RestartMidStreamAsync(string service, string scenario, int seed, int messagesPerSecond)
     {
         await _platform.StartWorkerAsync();
         using var stop = new CancellationTokenSource();
-        var publishing = _ledger.PublishAsync(LedgerTraffic.Conversations(5000, seed: 2), messagesPerSecond: 100, stop.Token);
+        var publishing = _ledger.PublishAsync(LedgerTraffic.Conversations(5000, seed), messagesPerSecond, stop.Token);
         await WaitForConfirmedAsync(200);
 
         var sinceFault = Stopwatch.StartNew();
-        Report(await services.RestartAsync("postgres"));
-        NpgsqlConnection.ClearAllPools();
+        Report(await services.RestartAsync(service));
+        if (service == "postgres")
+        {
+            NpgsqlConnection.ClearAllPools(); // the test's pooled connections died with the server
+        }
+
         await WaitForConfirmedAsync(_ledger.Messages.Count + 100);
         await stop.CancelAsync();
         await publishing;
         await _ledger.RepublishUntilConfirmedAsync(TimeSpan.FromSeconds(60));
         await LedgerAudit.DrainAsync(_platform, _ledger, DrainTimeout);
 
-        await AssertPassedAsync(await LedgerAudit.AuditAsync("PostgreSQL restarted mid-stream", _platform, _ledger, sinceFault));
+        await AssertPassedAsync(await LedgerAudit.AuditAsync(scenario, _platform, _ledger, sinceFault));
     }
 
     [Theory]

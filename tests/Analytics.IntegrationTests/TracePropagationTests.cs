@@ -50,7 +50,7 @@ public sealed class TracePropagationTests : IAsyncLifetime
             Persistent = true,
             ContentType = "application/json",
             MessageId = Guid.NewGuid().ToString(),
-            Headers = new Dictionary<string, object?> { [IngestionTracing.TraceParentHeader] = traceParent },
+            Headers = new Dictionary<string, object?> { [TraceContextHeaders.TraceParent] = traceParent },
         };
         await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties,
             Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new[] { FeedbackJson.ToElement(started) })));

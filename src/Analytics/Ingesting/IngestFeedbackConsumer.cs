@@ -38,7 +38,7 @@ public sealed partial class IngestFeedbackConsumer(
             var message = context.Message[index];
             // The context each stored event keeps: its producer's, else this consume span's.
             var origin = producers[index] ?? consume?.Context;
-            var traceParent = origin is { } known ? IngestionTracing.TraceParent(known) : null;
+            var traceParent = origin is { } known ? TraceContextHeaders.Format(known) : null;
             var events = message.Message.Events;
             var size = message.ReceiveContext.Body.Length ?? 0;
             if (size > ContractLimits.MaxMessageBytes)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Analytics.Contracts;
 using MassTransit;
 
 namespace Analytics.Ingesting;
@@ -16,11 +17,6 @@ public static class IngestionTracing
 {
     public const string SourceName = "Analytics.Ingesting";
 
-    /// <summary>The W3C trace context header plain-JSON producers set (https://www.w3.org/TR/trace-context/).</summary>
-    public const string TraceParentHeader = "traceparent";
-
-    public const string TraceStateHeader = "tracestate";
-
     /// <summary>MassTransit 8 carries the sending activity's W3C id in this header.</summary>
     public const string MassTransitActivityHeader = "MT-Activity-Id";
 
@@ -32,8 +28,8 @@ public static class IngestionTracing
     /// <summary>The producer's trace context of one message, from its transport headers.</summary>
     public static ActivityContext? ProducerContext(Headers headers)
     {
-        var traceParent = HeaderText(headers, TraceParentHeader) ?? HeaderText(headers, MassTransitActivityHeader);
-        return traceParent is not null && ActivityContext.TryParse(traceParent, HeaderText(headers, TraceStateHeader), isRemote: true, out var context)
+        var traceParent = HeaderText(headers, TraceContextHeaders.TraceParent) ?? HeaderText(headers, MassTransitActivityHeader);
+        return traceParent is not null && ActivityContext.TryParse(traceParent, HeaderText(headers, TraceContextHeaders.TraceState), isRemote: true, out var context)
             ? context
             : null;
     }
@@ -82,10 +78,6 @@ public static class IngestionTracing
         append.SetTag("analytics.events.duplicates", outcome.Duplicates);
         append.SetTag("analytics.append.transactions", outcome.Attempts);
     }
-
-    /// <summary>W3C <c>traceparent</c> text of a context: what the store keeps as the event's causation id.</summary>
-    public static string TraceParent(ActivityContext context) =>
-        $"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-{((context.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
 
     private static string? HeaderText(Headers headers, string name) =>
         headers.TryGetHeader(name, out var value)
