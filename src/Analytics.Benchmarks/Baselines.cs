@@ -61,8 +61,23 @@ public static class Baselines
     /// consumer of <see cref="FeedbackEventBatch"/> does nothing; messages published with plain RabbitMQ.Client
     /// to the endpoint's exchange; first publish to last consumed.
     /// </summary>
-    public static async Task<ScenarioResult> MassTransitNoOpAsync(string amqpUri, string endpointName, IReadOnlyList<byte[]> bodies, long events,
-        CancellationToken cancellationToken)
+    public static Task<ScenarioResult> MassTransitNoOpAsync(string amqpUri, string endpointName, IReadOnlyList<byte[]> bodies, long events,
+        CancellationToken cancellationToken) =>
+        MassTransitNoOpAsync("MassTransit ceiling: no-op consumer, 1 event/msg", amqpUri, endpointName, bodies, events, batched: false,
+            cancellationToken);
+
+    /// <summary>
+    /// The same endpoint with a no-op <em>batch</em> consumer configured as the worker's ingestion endpoint (batches of up
+    /// to 100 messages or 50 ms, 2 batches at a time, prefetch 400): the framework's ceiling for consuming in batches,
+    /// which the worker needs to append a batch per transaction.
+    /// </summary>
+    public static Task<ScenarioResult> MassTransitNoOpBatchAsync(string amqpUri, string endpointName, IReadOnlyList<byte[]> bodies, long events,
+        CancellationToken cancellationToken) =>
+        MassTransitNoOpAsync("MassTransit ceiling: no-op batch consumer (100 msgs / 50 ms, 2 at a time), 1 event/msg", amqpUri, endpointName,
+            bodies, events, batched: true, cancellationToken);
+
+    private static async Task<ScenarioResult> MassTransitNoOpAsync(string name, string amqpUri, string endpointName, IReadOnlyList<byte[]> bodies,
+        long events, bool batched, CancellationToken cancellationToken)
     {
         var endpointQueue = endpointName;
         var counter = new NoOpCounter(bodies.Count);
@@ -73,10 +88,20 @@ public static class Baselines
             {
                 endpoint.ConfigureConsumeTopology = false;
                 endpoint.UseRawJsonDeserializer(RawSerializerOptions.All, isDefault: true);
-                endpoint.PrefetchCount = 1000;
-                endpoint.ConcurrentMessageLimit = 64;
                 endpoint.SetQuorumQueue();
-                endpoint.Consumer(() => new NoOpConsumer(counter));
+                if (batched)
+                {
+                    endpoint.PrefetchCount = 400;
+                    endpoint.ConcurrentMessageLimit = 200;
+                    endpoint.Consumer(() => new NoOpBatchConsumer(counter), consumer => consumer.Options<BatchOptions>(batch => batch
+                        .SetMessageLimit(100).SetTimeLimit(TimeSpan.FromMilliseconds(50)).SetConcurrencyLimit(2)));
+                }
+                else
+                {
+                    endpoint.PrefetchCount = 1000;
+                    endpoint.ConcurrentMessageLimit = 64;
+                    endpoint.Consumer(() => new NoOpConsumer(counter));
+                }
             });
         });
 
@@ -90,7 +115,7 @@ public static class Baselines
             await RabbitTools.PublishAllAsync(channel, endpointQueue, string.Empty, bodies, cancellationToken);
             var finished = await counter.Done.WaitAsync(Patience, cancellationToken);
             var cpu = CpuSnapshot.Take(null).Since(before);
-            return new ScenarioResult("MassTransit ceiling: no-op consumer, 1 event/msg", bodies.Count, events,
+            return new ScenarioResult(name, bodies.Count, events,
                 Stopwatch.GetElapsedTime(started, finished))
             { Cpu = cpu };
         }
@@ -151,12 +176,21 @@ public static class Baselines
 
         public Task<long> Done => _done.Task;
 
-        public void Consumed()
+        public void Consumed(int messages = 1)
         {
-            if (Interlocked.Increment(ref _count) == expected)
+            if (Interlocked.Add(ref _count, messages) == expected)
             {
                 _done.TrySetResult(Stopwatch.GetTimestamp());
             }
+        }
+    }
+
+    private sealed class NoOpBatchConsumer(NoOpCounter counter) : IConsumer<Batch<FeedbackEventBatch>>
+    {
+        public Task Consume(ConsumeContext<Batch<FeedbackEventBatch>> context)
+        {
+            counter.Consumed(context.Message.Length);
+            return Task.CompletedTask;
         }
     }
 

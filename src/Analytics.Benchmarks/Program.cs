@@ -64,7 +64,7 @@ AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
 var warmup = settings.Warmup > 0 ? Workload.Generate(settings.Warmup, settings.Seed + 1_000_003, settings.BatchSize) : null;
 var results = new List<ScenarioResult>();
 var failures = new List<string>();
-ScenarioResult? broker1 = null, brokerN = null, noop = null, copy = null, platform1 = null, platformN = null, library = null;
+ScenarioResult? broker1 = null, brokerN = null, noop = null, noopBatch = null, copy = null, platform1 = null, platformN = null, library = null;
 var batchLabel = $"{settings.BatchSize} events/msg";
 
 async Task<ScenarioResult?> Run(string title, Func<Task<ScenarioResult>> scenario)
@@ -102,6 +102,7 @@ await using (var isolation = new Isolation(settings))
             {
                 await Baselines.BrokerAsync("warm-up", amqp, "bench-warmup", warmup.Singles, warmup.Events, ct);
                 await Baselines.MassTransitNoOpAsync(amqp, "bench-masstransit-noop", warmup.Singles, warmup.Events, ct);
+                await Baselines.MassTransitNoOpBatchAsync(amqp, "bench-masstransit-noop-batch", warmup.Singles, warmup.Events, ct);
                 return await Baselines.CopyAsync(isolation.ConnectionString(database), "bench_warmup", warmup.Rows, ct);
             });
             results.Clear();
@@ -115,6 +116,8 @@ await using (var isolation = new Isolation(settings))
                 workload.Batches, workload.Events, ct));
         noop = await Run("MassTransit no-op ceiling, 1 event/msg", () =>
             Baselines.MassTransitNoOpAsync(amqp, "bench-masstransit-noop", workload.Singles, workload.Events, ct));
+        noopBatch = await Run("MassTransit no-op batch ceiling, 1 event/msg", () =>
+            Baselines.MassTransitNoOpBatchAsync(amqp, "bench-masstransit-noop-batch", workload.Singles, workload.Events, ct));
         copy = await Run("COPY ceiling", () => Baselines.CopyAsync(isolation.ConnectionString(database), "bench_events", workload.Rows, ct));
     }
 
@@ -164,6 +167,11 @@ if (platform1 is not null)
     targets.Add(("1 event/msg ≥ 80% of MassTransit no-op msg/s",
         ratio is null ? F(platform1.MessagesPerSecond) + " msg/s (no baseline)" : $"{F(platform1.MessagesPerSecond)} vs {F(noop!.MessagesPerSecond)} msg/s = {F(ratio.Value * 100, "0")}%",
         ratio is null ? null : ratio >= 0.8));
+    if (noopBatch is not null)
+    {
+        var batchRatio = platform1.MessagesPerSecond / noopBatch.MessagesPerSecond;
+        targets.Add(("(context) 1 event/msg vs MassTransit's no-op batch consumer", $"{F(platform1.MessagesPerSecond)} vs {F(noopBatch.MessagesPerSecond)} msg/s = {F(batchRatio * 100, "0")}%", null));
+    }
 }
 
 if (platformN is not null)
@@ -186,7 +194,7 @@ foreach (var r in results)
 {
     var ratio = r == platform1 ? Ratio(r.MessagesPerSecond, noop?.MessagesPerSecond) + " of no-op msg/s"
         : r == platformN || r == library ? Ratio(r.EventsPerSecond, copy?.EventsPerSecond) + " of COPY rows/s"
-        : r == noop ? Ratio(r.MessagesPerSecond, broker1?.MessagesPerSecond) + " of broker msg/s"
+        : r == noop || r == noopBatch ? Ratio(r.MessagesPerSecond, broker1?.MessagesPerSecond) + " of broker msg/s"
         : "–";
     var row = new[]
     {

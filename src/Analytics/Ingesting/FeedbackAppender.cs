@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Analytics.Conversations;
 using JasperFx.Events;
 using Marten;
@@ -64,7 +65,9 @@ public sealed partial class FeedbackAppender(
         // One writer per process: concurrent batches of this process validate in parallel but append one
         // after the other, so they never collide on the same conversation stream. Other processes can
         // still collide; that is what the retry is for.
+        var waitStarted = Stopwatch.GetTimestamp();
         await _writer.WaitAsync(cancellationToken);
+        var appendStarted = Stopwatch.GetTimestamp();
         try
         {
             var quick = unique;
@@ -89,7 +92,8 @@ public sealed partial class FeedbackAppender(
                 attempts += chunkAttempts;
             }
 
-            LogAppended(logger, appended, bulkAppended, attempts);
+            LogAppended(logger, appended, bulkAppended, attempts, Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(waitStarted, appendStarted).TotalMilliseconds);
             return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
         }
         finally
@@ -250,8 +254,8 @@ public sealed partial class FeedbackAppender(
         return false;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions)")]
-    private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions) in {AppendMs:0.0} ms, after waiting {WaitMs:0.0} ms for the writer")]
+    private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts, double appendMs, double waitMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bulk start of {Count} events met a concurrent writer ({Conflict}); appending them one stream at a time")]
     private static partial void LogBulkConflict(ILogger logger, int count, string conflict);

@@ -62,20 +62,14 @@ public static partial class FeedbackEventValidator
                 $"schemaVersion {Truncate(versionElement.GetRawText())} is not supported; this platform accepts {ContractLimits.SchemaVersion}");
         }
 
-        var spelling = CheckEnumSpelling(raw) ?? CheckTimestamp(raw);
-        if (spelling is not null)
-        {
-            return new ValidatedEvent(raw, eventId, typeName, null, spelling);
-        }
-
         object contract;
         try
         {
-            contract = raw.Deserialize(contractType, FeedbackJson.Options)!;
+            contract = ContractReader.Read(raw, contractType);
         }
-        catch (JsonException ex)
+        catch (ContractReadException ex)
         {
-            return Refuse(raw, eventId, typeName, Classify(ex), Describe(ex));
+            return new ValidatedEvent(raw, eventId, typeName, null, ex.Refusal);
         }
 
         var problem = contract switch
@@ -110,52 +104,6 @@ public static partial class FeedbackEventValidator
         ResponsesCompared e => e.OccurredAt,
         _ => throw new ArgumentException($"Unknown contract {contract.GetType().Name}", nameof(contract)),
     };
-
-    private static readonly HashSet<string> RatingValues = ["up", "down", "none"];
-    private static readonly HashSet<string> PreferenceValues = ["a", "b", "tie", "both_bad"];
-    private static readonly HashSet<string> ReasonValues =
-        ["inaccurate", "unsafe", "refused_unnecessarily", "ignored_instructions", "bad_citation", "code_error", "too_verbose", "unhelpful", "other"];
-
-    /// <summary>Enum values are lowercase snake_case, exactly as the schemas say (the JSON reader alone would accept "UP").</summary>
-    private static Refusal? CheckEnumSpelling(JsonElement raw)
-    {
-        if (raw.TryGetProperty("rating", out var rating) && rating.ValueKind == JsonValueKind.String && !RatingValues.Contains(rating.GetString()!))
-        {
-            return new Refusal(Refusal.Codes.UnknownEnum, "$.rating must be one of up, down, none");
-        }
-
-        if (raw.TryGetProperty("preferred", out var preferred) && preferred.ValueKind == JsonValueKind.String && !PreferenceValues.Contains(preferred.GetString()!))
-        {
-            return new Refusal(Refusal.Codes.UnknownEnum, "$.preferred must be one of a, b, tie, both_bad");
-        }
-
-        if (raw.TryGetProperty("reasons", out var reasons) && reasons.ValueKind == JsonValueKind.Array)
-        {
-            var index = 0;
-            foreach (var reason in reasons.EnumerateArray())
-            {
-                if (reason.ValueKind == JsonValueKind.String && !ReasonValues.Contains(reason.GetString()!))
-                {
-                    return new Refusal(Refusal.Codes.UnknownEnum,
-                        $"$.reasons[{index}] is an unknown reason; expected one of {string.Join(", ", ReasonValues)}");
-                }
-
-                index++;
-            }
-        }
-
-        return null;
-    }
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$")]
-    private static partial Regex TimestampWithOffset();
-
-    /// <summary>occurredAt must carry its offset; without one it would be read in the worker's time zone.</summary>
-    private static Refusal? CheckTimestamp(JsonElement raw) =>
-        raw.TryGetProperty("occurredAt", out var occurredAt) && occurredAt.ValueKind == JsonValueKind.String
-            && !TimestampWithOffset().IsMatch(occurredAt.GetString()!)
-            ? new Refusal(Refusal.Codes.InvalidField, "$.occurredAt must be an ISO 8601 date-time with offset, e.g. 2026-11-27T12:00:00Z")
-            : null;
 
     private static Refusal? CheckOccurredAt(DateTimeOffset occurredAt, DateTimeOffset now)
     {
@@ -285,66 +233,6 @@ public static partial class FeedbackEventValidator
         }
 
         return null;
-    }
-
-    private static readonly string[] EnumFields = ["rating", "preferred", "reasons"];
-    private static readonly string[] IdFields = ["eventId", "conversationId", "turnId", "comparisonId", "regeneratedFrom"];
-
-    private static string Classify(JsonException ex)
-    {
-        var message = ex.Message;
-        var field = LastField(ex.Path);
-        if (message.Contains("missing required properties", StringComparison.Ordinal)
-            || message.Contains("doesn't allow null", StringComparison.Ordinal))
-        {
-            return Refusal.Codes.MissingField;
-        }
-
-        if (EnumFields.Contains(field))
-        {
-            return Refusal.Codes.UnknownEnum;
-        }
-
-        return IdFields.Contains(field) ? Refusal.Codes.InvalidId : Refusal.Codes.InvalidField;
-    }
-
-    private static string Describe(JsonException ex)
-    {
-        var path = ex.Path ?? "$";
-        var message = ex.Message;
-        if (message.Contains("missing required properties", StringComparison.Ordinal))
-        {
-            var missing = message[(message.IndexOf("including:", StringComparison.Ordinal) + "including:".Length)..].Trim().TrimEnd('.');
-            return $"missing required field(s) {missing} at {path}";
-        }
-
-        if (message.Contains("doesn't allow null", StringComparison.Ordinal))
-        {
-            return $"required field {path} is null";
-        }
-
-        return LastField(path) switch
-        {
-            "rating" => $"{path} must be one of up, down, none",
-            "preferred" => $"{path} must be one of a, b, tie, both_bad",
-            "reasons" => $"{path} holds an unknown reason; expected inaccurate, unsafe, refused_unnecessarily, ignored_instructions, bad_citation, code_error, too_verbose, unhelpful, other",
-            var f when IdFields.Contains(f) => $"{path} must be a UUID string like 0d6f8a52-3b0e-4c8e-9a59-5f1f7d2c9b11",
-            "occurredAt" => $"{path} must be an ISO 8601 date-time with offset, e.g. 2026-11-27T12:00:00Z",
-            _ => $"{path} has the wrong type or format",
-        };
-    }
-
-    /// <summary>"$.candidates[0].turnId" → "turnId"; "$.reasons[1]" → "reasons".</summary>
-    private static string LastField(string? path)
-    {
-        if (string.IsNullOrEmpty(path))
-        {
-            return string.Empty;
-        }
-
-        var last = path[(path.LastIndexOf('.') + 1)..];
-        var bracket = last.IndexOf('[', StringComparison.Ordinal);
-        return bracket >= 0 ? last[..bracket] : last;
     }
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";

@@ -78,6 +78,8 @@ public sealed partial class IngestFeedbackConsumer(
             metrics.Redacted(kind, count);
         }
 
+        LogValidated(logger, accepted.Count, refusals.Count, context.Message.Length, (clock.GetUtcNow() - receivedAt).TotalMilliseconds);
+
         if (accepted.Count > 0)
         {
             var started = Stopwatch.GetTimestamp();
@@ -198,6 +200,9 @@ public sealed partial class IngestFeedbackConsumer(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Failed} of {Messages} messages of a batch could not be stored, the others were (first: message {MessageId}, {ExceptionType}: {Reason}); the batch is retried, then parked")]
     private static partial void LogNotStored(ILogger logger, int failed, int messages, string messageId, string exceptionType, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Validated {Accepted} events, refused {Refused}, of {Messages} messages in {ElapsedMs:0.0} ms")]
+    private static partial void LogValidated(ILogger logger, int accepted, int refused, int messages, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused event {EventId}: {Code}: {Reason} (message {MessageId})")]
     private static partial void LogRefused(ILogger logger, string eventId, string code, string reason, string messageId);

@@ -47,7 +47,22 @@ public static partial class PiiRedactor
             return (text, found);
         }
 
-        var result = Replace(EmailPattern(), text, Email, found);
+        // Every pattern needs an '@' (e-mail), a digit, or a ':' (IPv6): text without them is returned as it is,
+        // which spares most texts six regex scans (redaction was a fifth of the worker's CPU).
+        var hasDigit = text.AsSpan().IndexOfAnyInRange('0', '9') >= 0;
+        var hasColon = text.Contains(':', StringComparison.Ordinal);
+        var hasAt = text.Contains('@', StringComparison.Ordinal);
+        if (!hasDigit && !hasColon && !hasAt)
+        {
+            return (text, found);
+        }
+
+        var result = hasAt ? Replace(EmailPattern(), text, Email, found) : text;
+        if (!hasDigit)
+        {
+            return (hasColon ? Replace(IpPattern(), result, Ip, found) : result, found);
+        }
+
         result = Replace(IbanPattern(), result, Iban, found);
         result = CardPattern().Replace(result, m => Luhn(m.Value) ? Count(Card, found) : m.Value);
         result = Replace(SsnPattern(), result, Ssn, found);
