@@ -58,6 +58,12 @@ export PG_DATA="$PG_STATE_DIR/data"
 export PG_SOCKET_DIR="$PG_STATE_DIR/run"
 export PG_LOG="$PG_STATE_DIR/postgres.log"
 export PG_MAX_CONNECTIONS="${PG_MAX_CONNECTIONS:-200}"
+# Server settings passed on the postgres command line at every start (so an existing data dir gets them too); all
+# durability-neutral: memory and checkpoint spacing only (fsync, synchronous_commit and full_page_writes stay on). A
+# projection rebuild writes ~10 MB of WAL per 10,000-event daemon page: with the defaults (128MB shared buffers, 4MB WAL
+# buffers, max_wal_size 1GB) a 1M-event rebuild set off a WAL-triggered checkpoint and its backends wrote dirty buffers
+# and WAL themselves (docs/performance.md, read side, session 4).
+export PG_SERVER_SETTINGS="${PG_SERVER_SETTINGS:--c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB -c checkpoint_timeout=15min}"
 export PG_INIT_SQL="$ANALYTICS_REPO_ROOT/infra/postgres/init.sql"
 
 # ---------------------------------------------------------------- RabbitMQ layout

@@ -18,7 +18,7 @@ case "${1:-}" in
     pg_running_ours || die "PostgreSQL is not running from $PG_DATA"
     log "PostgreSQL: restarting (immediate: no clean shutdown, crash recovery on start)"
     pg_as_postgres pg_ctl -D "$PG_DATA" -l "$PG_LOG" -m immediate -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_SOCKET_DIR -c max_connections=$PG_MAX_CONNECTIONS" \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_SOCKET_DIR -c max_connections=$PG_MAX_CONNECTIONS $PG_SERVER_SETTINGS" \
       restart >/dev/null
     ;;
   rabbitmq)

@@ -83,6 +83,11 @@ pg_up() {
   if pg_running_ours; then
     port_open "$PG_PORT" || die "our PostgreSQL ($PG_DATA) runs but not on 127.0.0.1:$PG_PORT; run services-down.sh first"
     log "PostgreSQL: reusing the running server ($PG_DATA, port $PG_PORT)"
+    local shared_buffers
+    shared_buffers=$(pg_psql_super -d postgres -tAc 'show shared_buffers' 2>/dev/null || true)
+    if [[ $PG_SERVER_SETTINGS == *"shared_buffers=$shared_buffers"* ]]; then :; else
+      warn "the running server has shared_buffers=$shared_buffers, not the settings of this script ($PG_SERVER_SETTINGS): services-down.sh then services-up.sh applies them"
+    fi
     pg_apply_init_sql
     pg_check_app_login
     return
@@ -111,7 +116,7 @@ pg_up() {
 
   log "PostgreSQL: starting on 127.0.0.1:$PG_PORT (socket dir $PG_SOCKET_DIR, log $PG_LOG)"
   if ! pg_as_postgres pg_ctl -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
-        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_SOCKET_DIR -c max_connections=$PG_MAX_CONNECTIONS" \
+        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_SOCKET_DIR -c max_connections=$PG_MAX_CONNECTIONS $PG_SERVER_SETTINGS" \
         start >/dev/null; then
     tail -n 30 "$PG_LOG" >&2 || true
     die "PostgreSQL failed to start (log: $PG_LOG)"

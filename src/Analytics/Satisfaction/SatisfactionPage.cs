@@ -66,6 +66,7 @@ public sealed class SatisfactionPage
         var ratings = _ratings.Values;
         var comparisons = _comparisons.Values;
         var touched = _responses.Keys.Union(_ratings.Keys).ToArray();
+        var ratedWithoutResponse = _ratings.Keys.Where(turn => !_responses.ContainsKey(turn)).ToArray();
         return
         [
             // conversation rows
@@ -121,8 +122,8 @@ public sealed class SatisfactionPage
             comparisons.Select(c => Join(c.First.Capabilities.Distinct())).ToArray(),
             comparisons.Select(c => Join(SatisfactionProjection.Wire(c.Latest.Reasons))).ToArray(),
 
-            // the touched turns, whose stored response and rating the statement reads
-            touched,
+            // the stored responses the statement reads (besides duplicates of the page's responses), then the stored ratings
+            ratedWithoutResponse,
             touched,
         ];
     }

@@ -233,8 +233,17 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         """;
 
     private const string SummedDeltas = """
-        sum(responses), sum(rated), sum(up), sum(down), sum(regenerations), sum(latency)
+        sum(responses) as responses, sum(rated) as rated, sum(up) as up, sum(down) as down, sum(regenerations) as regenerations,
+            sum(latency) as latency
         """;
+
+    /// <summary>Sums of sums (bigint), kept bigint rather than numeric.</summary>
+    private const string SummedSums = """
+        sum(responses)::bigint as responses, sum(rated)::bigint as rated, sum(up)::bigint as up, sum(down)::bigint as down,
+            sum(regenerations)::bigint as regenerations, sum(latency)::bigint as latency
+        """;
+
+    private const string NonZeroRow = "responses <> 0 or rated <> 0 or up <> 0 or down <> 0";
 
     private const string NonZero = """
         having sum(responses) <> 0 or sum(rated) <> 0 or sum(up) <> 0 or sum(down) <> 0
@@ -276,9 +285,6 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from comparison_rows
             on conflict (comparison_id) do update set occurred_at = excluded.occurred_at, preferred = excluded.preferred, reasons = excluded.reasons
             where current.occurred_at <= excluded.occurred_at),
-        stored_responses as (
-            select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm
-            from {Responses} where turn_id = any(?::uuid[])),
         new_responses as (
             insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
                 turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt, surface, custom_instructions, experiment_arm)
@@ -291,6 +297,14 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from response_rows p left join {Conversations} c on c.conversation_id = p.conversation_id
             on conflict (turn_id) do nothing
             returning turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm, latency_ms, regenerated_from),
+        -- The stored responses of the turns rated in the page without their response, and of the page's responses that were
+        -- already stored (a duplicate: not inserted above). Probing only those, not every response of the page, keeps this to
+        -- a few index lookups (the scan sees the table as it was before the statement either way).
+        stored_responses as (
+            select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm
+            from {Responses}
+            where turn_id = any(?::uuid[])
+                or turn_id = any(array(select turn_id from response_rows except select turn_id from new_responses))),
         stored_ratings as (select turn_id, rating from {Ratings} where turn_id = any(?::uuid[])),
         new_ratings as (
             insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
@@ -331,24 +345,30 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                 coalesce((c.rating_after = 'down')::int, 0) - coalesce((c.rating_before = 'down')::int, 0) as down,
                 c.regenerations, c.latency
             from counted c cross join lateral unnest(c.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
+        -- The counters per sliced cell, then the unsliced hourly and daily counters from those sums (fewer rows to group
+        -- than the deltas: a response with two capabilities has three delta rows).
+        sliced_sums as (
+            select hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, {SummedDeltas}
+            from deltas group by hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm),
         sliced as (
             insert into {Cells} as cell (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, {Counters})
-            select hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm, {SummedDeltas}
-            from deltas group by hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm
-            {NonZero}
+            select * from sliced_sums
+            where {NonZeroRow}
             on conflict (hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm) do update set
                 {AddCounters}),
+        hourly_sums as (
+            select hour, model_id, model_version, capability, {SummedSums}
+            from sliced_sums group by hour, model_id, model_version, capability),
         daily as (
             insert into {CellDays} as cell (day, model_id, model_version, capability, {Counters})
-            select date_trunc('day', hour at time zone 'UTC') at time zone 'UTC', model_id, model_version, capability, {SummedDeltas}
-            from deltas group by 1, model_id, model_version, capability
+            select date_trunc('day', hour at time zone 'UTC') at time zone 'UTC', model_id, model_version, capability, {SummedSums}
+            from hourly_sums group by 1, model_id, model_version, capability
             {NonZero}
             on conflict (day, model_id, model_version, capability) do update set
                 {AddCounters})
         insert into {CellTotals} as cell (hour, model_id, model_version, capability, {Counters})
-        select hour, model_id, model_version, capability, {SummedDeltas}
-        from deltas group by hour, model_id, model_version, capability
-        {NonZero}
+        select * from hourly_sums
+        where {NonZeroRow}
         on conflict (hour, model_id, model_version, capability) do update set
             {AddCounters}
         """;
