@@ -12,7 +12,7 @@ public sealed record BenchSettings
     public int BatchSize { get; init; } = 100;
 
     /// <summary>Events sent (and not timed) before each scenario, so JIT and connection set-up stay out of the figures.</summary>
-    public int Warmup { get; init; } = 2_000;
+    public int Warmup { get; init; } = 20_000;
 
     public bool BuildWorker { get; init; } = true;
 
@@ -48,7 +48,7 @@ public sealed record BenchSettings
           --events N            events per scenario (default 100000)
           --seed S              traffic model seed (default 42)
           --batch-size B        events per message in the batched scenarios (default 100)
-          --warmup W            untimed events sent before each scenario (default 2000; 0 = none)
+          --warmup W            untimed events sent before each scenario (default 20000: a fresh worker spends its first tens of seconds in the JIT; 0 = none)
           --worker-env K=V      extra environment variable for the worker (repeatable),
                                 e.g. --worker-env Ingestion__ConcurrencyLimit=8
           --no-build            do not build the worker in Release first
