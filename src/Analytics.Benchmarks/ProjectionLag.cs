@@ -48,15 +48,24 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
+        // As shipped (run-platform.sh, docker-compose): an ingest worker and, beside it, a projection worker.
         WorkerLog = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-worker.log");
-        await using var worker = WorkerProcess.Start(repositoryRoot, environment, WorkerLog);
+        await using var worker = WorkerProcess.Start(repositoryRoot, new Dictionary<string, string>(environment)
+        {
+            ["Projections__RunDaemon"] = "false",
+            ["Alerts__Enabled"] = "false",
+        }, WorkerLog);
         await WaitForConsumerAsync(worker, vhost, cancellationToken);
+        await using var projector = WorkerProcess.Start(repositoryRoot, new Dictionary<string, string>(environment)
+        {
+            ["Ingestion__Enabled"] = "false",
+        }, Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-projection-worker.log"));
         await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 4));
         await using var connection = await RabbitTools.ConnectAsync(amqpUri, "bench-lag-publisher", cancellationToken);
         await using var channel = await RabbitTools.ConfirmChannelAsync(connection, cancellationToken);
 
         // Warm-up (untimed): JIT, pools, schema, and the daemon's leader election and first catch-up.
-        var warmup = Workload.Generate(2_000, seed + 1_000_003, 100);
+        var warmup = Workload.Generate(20_000, seed + 1_000_003, 100);
         await RabbitTools.PublishAllAsync(channel, Exchange, string.Empty, warmup.Batches, cancellationToken);
         await WaitCaughtUpAsync(dataSource, worker, warmup.Events, TimeSpan.FromMinutes(3), cancellationToken);
         ProgressionName = await ProgressionNameAsync(dataSource, cancellationToken);

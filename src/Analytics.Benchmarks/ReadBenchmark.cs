@@ -217,7 +217,7 @@ public static class ReadBenchmark
             // 4. Projection lag behind the live worker.
             if (settings.Lag)
             {
-                Step($"Projection lag: worker in a fresh vhost on the seeded store ({stored:N0} events, projection rebuilt), {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
+                Step($"Projection lag: ingest worker + projection worker (as shipped) in a fresh vhost on the seeded store ({stored:N0} events, projection rebuilt), {settings.LagRate:N0} events/s for {settings.LagDuration.TotalSeconds:0} s (batches of 100)");
                 var lag = new ProjectionLag(bench, isolation, root);
                 try
                 {
