@@ -88,8 +88,7 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
         };
         if (settings.Topology != WorkerTopology.OneWorker)
         {
-            environment["Projections__RunDaemon"] = "false";
-            environment["Alerts__Enabled"] = "false";
+            environment = WorkerProcess.IngestRole(environment);
         }
 
         foreach (var (key, value) in settings.WorkerEnvironment)
@@ -101,12 +100,7 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
         await using var worker = WorkerProcess.Start(repositoryRoot, environment, logPath);
         await WaitForConsumerAsync(worker, vhost, cancellationToken);
         await using var projector = settings.Topology == WorkerTopology.Shipped
-            ? WorkerProcess.Start(repositoryRoot, new Dictionary<string, string>(environment)
-            {
-                ["Projections__RunDaemon"] = "true",
-                ["Alerts__Enabled"] = "true",
-                ["Ingestion__Enabled"] = "false",
-            }, Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-{suffix}-projection-worker.log"))
+            ? WorkerProcess.Start(repositoryRoot, WorkerProcess.ProjectionRole(environment), Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-{suffix}-projection-worker.log"))
             : null;
 
         await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 2));

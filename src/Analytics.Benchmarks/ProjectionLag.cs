@@ -50,16 +50,9 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         };
         // As shipped (run-platform.sh, docker-compose): an ingest worker and, beside it, a projection worker.
         WorkerLog = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-worker.log");
-        await using var worker = WorkerProcess.Start(repositoryRoot, new Dictionary<string, string>(environment)
-        {
-            ["Projections__RunDaemon"] = "false",
-            ["Alerts__Enabled"] = "false",
-        }, WorkerLog);
+        await using var worker = WorkerProcess.Start(repositoryRoot, WorkerProcess.IngestRole(environment), WorkerLog);
         await WaitForConsumerAsync(worker, vhost, cancellationToken);
-        await using var projector = WorkerProcess.Start(repositoryRoot, new Dictionary<string, string>(environment)
-        {
-            ["Ingestion__Enabled"] = "false",
-        }, Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-projection-worker.log"));
+        await using var projector = WorkerProcess.Start(repositoryRoot, WorkerProcess.ProjectionRole(environment), Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-projection-worker.log"));
         await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 4));
         await using var connection = await RabbitTools.ConnectAsync(amqpUri, "bench-lag-publisher", cancellationToken);
         await using var channel = await RabbitTools.ConfirmChannelAsync(connection, cancellationToken);

@@ -44,6 +44,14 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The environment of the ingest worker as shipped (run-platform.sh, docker-compose): no daemon, no alerts.</summary>
+    public static Dictionary<string, string> IngestRole(IReadOnlyDictionary<string, string> environment) =>
+        new(environment) { ["Projections__RunDaemon"] = "false", ["Alerts__Enabled"] = "false" };
+
+    /// <summary>The environment of the projection worker as shipped: the daemon and the alerts, no ingestion.</summary>
+    public static Dictionary<string, string> ProjectionRole(IReadOnlyDictionary<string, string> environment) =>
+        new(environment) { ["Projections__RunDaemon"] = "true", ["Alerts__Enabled"] = "true", ["Ingestion__Enabled"] = "false" };
+
     public static WorkerProcess Start(string repositoryRoot, IReadOnlyDictionary<string, string> environment, string logPath)
     {
         var directory = WorkerDirectory(repositoryRoot);

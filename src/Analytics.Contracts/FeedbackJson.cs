@@ -13,6 +13,9 @@ public static class FeedbackJson
 {
     public const string TypeProperty = "type";
 
+    /// <summary>How enum values are spelled on the wire: snake_case, lowercase ("both_bad").</summary>
+    public static JsonNamingPolicy EnumNamingPolicy => JsonNamingPolicy.SnakeCaseLower;
+
     public static JsonSerializerOptions Options { get; } = CreateOptions();
 
     /// <summary>Event type names as they appear in the <c>type</c> property.</summary>
@@ -56,7 +59,7 @@ public static class FeedbackJson
             RespectRequiredConstructorParameters = true,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         };
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        options.Converters.Add(new JsonStringEnumConverter(EnumNamingPolicy, allowIntegerValues: false));
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }

@@ -77,33 +77,14 @@ public static partial class ContractReader
 
     private static ModelRef ModelRef(JsonObjectReader m) => new(m.String("id"), m.String("version"), m.OptionalString("variant"));
 
-    private static readonly Dictionary<string, Rating> RatingValues = new(StringComparer.Ordinal)
-    {
-        ["up"] = Rating.Up,
-        ["down"] = Rating.Down,
-        ["none"] = Rating.None,
-    };
+    private static readonly Dictionary<string, Rating> RatingValues = WireNames<Rating>();
+    private static readonly Dictionary<string, Preference> PreferenceValues = WireNames<Preference>();
+    private static readonly Dictionary<string, FeedbackReason> ReasonValues = WireNames<FeedbackReason>();
 
-    private static readonly Dictionary<string, Preference> PreferenceValues = new(StringComparer.Ordinal)
-    {
-        ["a"] = Preference.A,
-        ["b"] = Preference.B,
-        ["tie"] = Preference.Tie,
-        ["both_bad"] = Preference.BothBad,
-    };
-
-    private static readonly Dictionary<string, FeedbackReason> ReasonValues = new(StringComparer.Ordinal)
-    {
-        ["inaccurate"] = FeedbackReason.Inaccurate,
-        ["unsafe"] = FeedbackReason.Unsafe,
-        ["refused_unnecessarily"] = FeedbackReason.RefusedUnnecessarily,
-        ["ignored_instructions"] = FeedbackReason.IgnoredInstructions,
-        ["bad_citation"] = FeedbackReason.BadCitation,
-        ["code_error"] = FeedbackReason.CodeError,
-        ["too_verbose"] = FeedbackReason.TooVerbose,
-        ["unhelpful"] = FeedbackReason.Unhelpful,
-        ["other"] = FeedbackReason.Other,
-    };
+    /// <summary>An enum's values as they are spelled on the wire (<see cref="FeedbackJson.EnumNamingPolicy"/>), in declaration order.</summary>
+    private static Dictionary<string, T> WireNames<T>()
+        where T : struct, Enum =>
+        Enum.GetValues<T>().ToDictionary(value => FeedbackJson.EnumNamingPolicy.ConvertName(value.ToString()), StringComparer.Ordinal);
 
     private static readonly string ReasonList = string.Join(", ", ReasonValues.Keys);
 
