@@ -50,7 +50,7 @@ public sealed record BenchSettings
           --batch-size B        events per message in the batched scenarios (default 100)
           --warmup W            untimed events sent before each scenario (default 20000: a fresh worker spends its first tens of seconds in the JIT; 0 = none)
           --worker-env K=V      extra environment variable for the worker (repeatable),
-                                e.g. --worker-env Ingestion__ConcurrencyLimit=8
+                                e.g. --worker-env Ingestion__ConcurrentMessageLimit=1000
           --no-build            do not build the worker in Release first
           --no-baselines        skip the broker, MassTransit and COPY ceilings
           --no-publisher-path   skip the Analytics.Publisher (FeedbackPublisher) scenario

@@ -87,7 +87,6 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
             [$"Faults__{hook}"] = "5",
             ["Ingestion__BulkAppendMinEvents"] = "0",
             ["Ingestion__MessageLimit"] = "5",
-            ["Ingestion__TimeLimitMs"] = "5",
         });
         var messages = LedgerTraffic.Conversations(250, seed: 3);
         var publishing = _ledger.PublishAsync(messages, messagesPerSecond: 200);
@@ -146,8 +145,8 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
         await _ledger.PublishAsync([.. before, LedgerTraffic.SingleRating(poisonId), .. after], messagesPerSecond: 150);
         await _ledger.RepublishUntilConfirmedAsync(TimeSpan.FromSeconds(60));
 
-        // Everything confirmed ends up stored or parked in the error queue (the poison with its batch, retried and then
-        // parked as a whole); the traffic behind it keeps flowing meanwhile.
+        // Everything confirmed ends up stored or parked in the error queue (the poison message, retried and then
+        // parked); the traffic behind it keeps flowing meanwhile.
         var parked = new List<BasicGetResult>();
         var parkedIds = new HashSet<Guid>();
         await TestEnvironment.WaitUntilAsync(async () =>
@@ -174,9 +173,10 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
         Assert.DoesNotContain(poisonId, stored.Keys);
         Assert.True(after.SelectMany(m => m.EventIds).Count(stored.ContainsKey) > 0, "no traffic behind the poison was stored");
 
-        var poisonMessage = parked.Single(m => EventIdsOf(m.Body.Span).Contains(poisonId));
-        // The batch-mates were not held back: appended message by message before the batch faulted, every confirmed
-        // event outside the poison message is stored already, before any replay.
+        // Parked alone: the messages appended in one group with it were appended one by one when the group failed,
+        // so only the poison message faulted, and every confirmed event outside it is stored already, before any replay.
+        var poisonMessage = Assert.Single(parked);
+        Assert.Contains(poisonId, EventIdsOf(poisonMessage.Body.Span));
         var poisonMessageEvents = EventIdsOf(poisonMessage.Body.Span).ToHashSet();
         Assert.All(_ledger.ConfirmedEventIds.Where(id => !poisonMessageEvents.Contains(id)), id => Assert.True(stored.ContainsKey(id), $"{id} was held back"));
         var headers = poisonMessage.BasicProperties.Headers!;

@@ -69,9 +69,42 @@ public sealed class IngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_backlog_of_single_event_messages_is_appended_in_groups_of_at_most_MessageLimit_messages()
+    {
+        // A first worker declares the queue and goes away, so that the whole backlog waits when the next one starts.
+        var declarer = await _platform.StartWorkerAsync();
+        declarer.Kill();
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.ConsumerCountAsync(IngestionTopology.Queue) == 0, Timeout,
+            () => Task.FromResult("the killed worker still consumes"));
+        var events = TestConversations.Generate(100); // 4 events each, one message per event
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            foreach (var e in events)
+            {
+                await _platform.PublishRawAsync(channel, FeedbackJson.ToElement(e).GetRawText());
+            }
+        }
+
+        const int messageLimit = 40;
+        var worker = await _platform.StartWorkerAsync(new Dictionary<string, string> { ["Ingestion__MessageLimit"] = messageLimit.ToString() });
+        await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_append_messages_sum") >= events.Count, Timeout,
+            async () => $"appended {await worker.MetricAsync("analytics_ingest_append_messages_sum")} of {events.Count} messages\n{worker.Output}");
+
+        var stored = await _platform.StoredEventsAsync();
+        Assert.Equal(events.Select(TestConversations.EventId).Order(), stored.Keys.Order());
+        Assert.Equal(events.Count, (int)await worker.MetricAsync("analytics_ingest_events_stored_total"));
+        // Group commit: the backlog went in far fewer appends than messages, none of them over the limit.
+        var appends = await worker.MetricAsync("analytics_ingest_append_messages_count");
+        Assert.Equal(events.Count, (int)await worker.MetricAsync("analytics_ingest_append_messages_sum"));
+        Assert.InRange(appends, Math.Ceiling(events.Count / (double)messageLimit), events.Count / 4.0);
+        // Every append in the histogram's bucket up to 50 (OpenTelemetry's default bounds: … 25, 50, 75 …), the first above 40.
+        Assert.Equal(appends, await worker.MetricAsync("analytics_ingest_append_messages_bucket", "le=\"50\""));
+    }
+
+    [Fact]
     public async Task One_event_id_published_three_times_across_two_workers_is_stored_once()
     {
-        var settings = new Dictionary<string, string> { ["Ingestion__MessageLimit"] = "5", ["Ingestion__TimeLimitMs"] = "5" };
+        var settings = new Dictionary<string, string> { ["Ingestion__MessageLimit"] = "5" };
         var first = await _platform.StartWorkerAsync(settings);
         var second = await _platform.StartWorkerAsync(settings);
 
@@ -108,7 +141,6 @@ public sealed class IngestionTests : IAsyncLifetime
         {
             ["Ingestion__BulkAppendMinEvents"] = "4",
             ["Ingestion__MessageLimit"] = "50",
-            ["Ingestion__TimeLimitMs"] = "200",
         });
         var conversations = TestConversations.Generate(40).Chunk(4).ToList(); // 4 events each, in stream order
         var early = conversations.Take(20).ToList();
@@ -171,7 +203,6 @@ public sealed class IngestionTests : IAsyncLifetime
         {
             ["Ingestion__BulkAppendMinEvents"] = "1",
             ["Ingestion__MessageLimit"] = "5",
-            ["Ingestion__TimeLimitMs"] = "5",
         };
         var first = await _platform.StartWorkerAsync(settings);
         var second = await _platform.StartWorkerAsync(settings);

@@ -72,15 +72,19 @@ public sealed partial class FeedbackAppender(
         {
             var quick = unique;
             var bulkAppended = 0;
+            double findMs = 0, bulkMs = 0;
             if (_bulkAppendMinEvents > 0 && unique.Count >= _bulkAppendMinEvents)
             {
                 var existing = await FindExistingStreamsAsync(unique, cancellationToken);
+                findMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
                 var starting = unique.Where(e => !existing.Contains(e.ConversationId)).ToList();
                 if (starting.Count >= _bulkAppendMinEvents && await TryBulkStartStreamsAsync(starting, cancellationToken))
                 {
                     bulkAppended = starting.Count;
                     quick = unique.Where(e => existing.Contains(e.ConversationId)).ToList();
                 }
+
+                bulkMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds - findMs;
             }
 
             var appended = bulkAppended;
@@ -92,7 +96,8 @@ public sealed partial class FeedbackAppender(
                 attempts += chunkAttempts;
             }
 
-            LogAppended(logger, appended, bulkAppended, attempts, Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds,
+            var appendMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
+            LogAppended(logger, appended, bulkAppended, attempts, appendMs, findMs, bulkMs, appendMs - findMs - bulkMs,
                 Stopwatch.GetElapsedTime(waitStarted, appendStarted).TotalMilliseconds);
             return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
         }
@@ -254,8 +259,9 @@ public sealed partial class FeedbackAppender(
         return false;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions) in {AppendMs:0.0} ms, after waiting {WaitMs:0.0} ms for the writer")]
-    private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts, double appendMs, double waitMs);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions) in {AppendMs:0.0} ms (finding streams {FindMs:0.0}, bulk {BulkMs:0.0}, quick {QuickMs:0.0}), after waiting {WaitMs:0.0} ms for the writer")]
+    private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts, double appendMs, double findMs, double bulkMs,
+        double quickMs, double waitMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bulk start of {Count} events met a concurrent writer ({Conflict}); appending them one stream at a time")]
     private static partial void LogBulkConflict(ILogger logger, int count, string conflict);

@@ -9,9 +9,9 @@ namespace Analytics.Ingesting;
 /// <list type="bullet">
 /// <item><c>Faults:KillBeforeCommitOnAppend=N</c>: the process SIGKILLs itself inside its N-th append transaction,
 /// after the events were written and before the commit.</item>
-/// <item><c>Faults:KillAfterCommitOnAppend=N</c>: the process SIGKILLs itself after its N-th batch was committed
+/// <item><c>Faults:KillAfterCommitOnAppend=N</c>: the process SIGKILLs itself after its N-th group commit (<see cref="GroupCommitWriter"/>)
 /// and before its messages were acknowledged.</item>
-/// <item><c>Faults:ThrowOnEventId=guid</c>: a batch holding that eventId throws (a poison message).</item>
+/// <item><c>Faults:ThrowOnEventId=guid</c>: an append holding that eventId throws (a poison message).</item>
 /// </list>
 /// </summary>
 public sealed class IngestionFaultOptions
@@ -38,7 +38,7 @@ public sealed class IngestionFaults(IOptions<IngestionFaultOptions> options)
         }
     }
 
-    /// <summary>After a batch's commit, before its messages are acknowledged.</summary>
+    /// <summary>After a group's commit, before its messages are acknowledged.</summary>
     public void AfterCommit()
     {
         if (_options.KillAfterCommitOnAppend > 0 && Interlocked.Increment(ref _batches) == _options.KillAfterCommitOnAppend)
@@ -47,7 +47,7 @@ public sealed class IngestionFaults(IOptions<IngestionFaultOptions> options)
         }
     }
 
-    /// <summary>Throws when the batch holds the configured poison eventId.</summary>
+    /// <summary>Throws when the append holds the configured poison eventId.</summary>
     public void ThrowIfPoisoned(IEnumerable<Guid> eventIds)
     {
         if (_options.ThrowOnEventId is { } poison && eventIds.Contains(poison))

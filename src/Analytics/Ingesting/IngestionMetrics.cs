@@ -14,6 +14,7 @@ public sealed class IngestionMetrics : IDisposable
     private readonly Counter<long> _redacted;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _appendSeconds;
+    private readonly Histogram<int> _appendMessages;
 
     public IngestionMetrics(IMeterFactory meterFactory)
     {
@@ -24,8 +25,9 @@ public sealed class IngestionMetrics : IDisposable
         _duplicates = _meter.CreateCounter<long>("analytics.ingest.events.duplicate", "{event}", "Events skipped because their eventId was already stored");
         _refused = _meter.CreateCounter<long>("analytics.ingest.events.refused", "{event}", "Events or messages refused, by reason code");
         _redacted = _meter.CreateCounter<long>("analytics.ingest.pii.redacted", "{item}", "Personal data items replaced by placeholders, by kind");
-        _batchSize = _meter.CreateHistogram<int>("analytics.ingest.batch.size", "{event}", "Events per append transaction");
-        _appendSeconds = _meter.CreateHistogram<double>("analytics.ingest.append.duration", "s", "Time to append and commit one batch");
+        _batchSize = _meter.CreateHistogram<int>("analytics.ingest.batch.size", "{event}", "Events per append (one group commit)");
+        _appendSeconds = _meter.CreateHistogram<double>("analytics.ingest.append.duration", "s", "Time to append and commit one group");
+        _appendMessages = _meter.CreateHistogram<int>("analytics.ingest.append.messages", "{message}", "Messages per append (one group commit)");
     }
 
     public void Stored(int count) => _stored.Add(count);
@@ -36,13 +38,13 @@ public sealed class IngestionMetrics : IDisposable
 
     public void Refused(string code) => _refused.Add(1, new KeyValuePair<string, object?>("reason", code));
 
-
     public void Redacted(string kind, int count) =>
         _redacted.Add(count, new KeyValuePair<string, object?>("kind", kind.Trim('[', ']').ToLowerInvariant()));
 
-    public void Appended(int batchSize, TimeSpan elapsed)
+    public void Appended(int batchSize, int messages, TimeSpan elapsed)
     {
         _batchSize.Record(batchSize);
+        _appendMessages.Record(messages);
         _appendSeconds.Record(elapsed.TotalSeconds);
     }
 

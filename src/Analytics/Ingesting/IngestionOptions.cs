@@ -1,24 +1,32 @@
 namespace Analytics.Ingesting;
 
-/// <summary>Tuning of the ingestion endpoint (configuration section "Ingestion").</summary>
+/// <summary>Tuning of the ingestion endpoint (configuration section "Ingestion"; docs/operations.md).</summary>
 public sealed class IngestionOptions
 {
-    /// <summary>Messages per batch handed to one append transaction.</summary>
-    public int MessageLimit { get; set; } = 100;
-
-    /// <summary>How long a partial batch waits for more messages.</summary>
-    public int TimeLimitMs { get; set; } = 50;
-
     /// <summary>
-    /// Batches handled concurrently by one worker process: they are read and validated in parallel and
-    /// appended one after the other (one writer per process), so CPU work overlaps the database round trip.
+    /// Messages consumed at once by one worker process: each is read and validated on its own and then waits for the
+    /// <see cref="GroupCommitWriter"/>, which appends everything waiting in one go. The larger, the larger the appends
+    /// of one-event messages can grow under load.
     /// </summary>
-    public int ConcurrencyLimit { get; set; } = 2;
+    public int ConcurrentMessageLimit { get; set; } = 500;
 
-    public int PrefetchCount { get; set; } = 400;
+    /// <summary>Unacknowledged messages the broker may hand this process (at least <see cref="ConcurrentMessageLimit"/>).</summary>
+    public int PrefetchCount { get; set; } = 500;
+
+    /// <summary>Messages merged into one append at most.</summary>
+    public int MessageLimit { get; set; } = 1000;
+
+    /// <summary>Events merged into one append at most (a single message larger than this is appended alone).</summary>
+    public int MaxEventsPerAppend { get; set; } = 10_000;
 
     /// <summary>
-    /// Events of not yet existing conversation streams in one batch from which they are written with Marten's
+    /// Bytes of message bodies one process holds at once while it parses, validates and appends them
+    /// (<see cref="IngestionRoomFilter"/>): bounds the worker's memory whatever the size of the messages.
+    /// </summary>
+    public int MaxPendingBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Events of not yet existing conversation streams in one append from which they are written with Marten's
     /// bulk event append (binary COPY) rather than quick appends; 0 turns the bulk path off.
     /// </summary>
     public int BulkAppendMinEvents { get; set; } = 20;

@@ -7,13 +7,16 @@ namespace Analytics.Ingesting;
 
 public static class IngestionRegistration
 {
-    /// <summary>Services of the ingestion slice (the append path, metrics).</summary>
+    /// <summary>Services of the ingestion slice (the group-commit writer and the append path, metrics).</summary>
     public static IServiceCollection AddFeedbackIngestion(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<IngestionOptions>(configuration.GetSection("Ingestion"));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IngestionMetrics>();
         services.AddSingleton<FeedbackAppender>();
+        services.AddSingleton<IngestionRoomFilter>();
+        services.AddSingleton<GroupCommitWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<GroupCommitWriter>());
         services.Configure<IngestionFaultOptions>(configuration.GetSection("Faults"));
         services.AddSingleton<IngestionFaults>();
         return services;

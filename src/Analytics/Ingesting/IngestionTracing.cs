@@ -8,8 +8,9 @@ namespace Analytics.Ingesting;
 /// <summary>
 /// Spans of the ingestion path. A message's trace context comes from its W3C <c>traceparent</c> AMQP header
 /// (plain JSON producers, docs/contracts.md) or MassTransit's <c>MT-Activity-Id</c> header (MassTransit
-/// producers). The consume span continues it: its parent when the batch holds messages of one trace, a link
-/// to each message's context always. The append is a child of the consume span. Every stored event keeps
+/// producers). The consume span of each message continues it (parent and link). The append of a group of
+/// messages (<see cref="GroupCommitWriter"/>) is a child of the consume span when the group is one message, and
+/// is linked to every message's consume span. Every stored event keeps
 /// its message's context as Marten metadata (correlation id = trace id, causation id = traceparent), so that
 /// the projections can link their pages to it.
 /// </summary>
@@ -58,11 +59,23 @@ public static class IngestionTracing
         return activity;
     }
 
-    /// <summary>The append of a batch's accepted events (<c>feedback append</c>), a child of the current span.</summary>
-    public static Activity? StartAppend(int events)
+    /// <summary>
+    /// The append of a group of messages' accepted events (<c>feedback append</c>, <see cref="GroupCommitWriter"/>): the
+    /// child of the consume span when the group is one message, linked to every message's consume span always.
+    /// </summary>
+    public static Activity? StartAppend(int events, int messages, IEnumerable<ActivityContext?> consumes)
     {
-        var activity = Source.StartActivity("feedback append", ActivityKind.Internal);
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var known = consumes.OfType<ActivityContext>().ToList();
+        var parent = messages == 1 && known.Count == 1 ? known[0] : default;
+        var links = known.Take(MaxLinks).Select(c => new ActivityLink(c));
+        var activity = Source.StartActivity(ActivityKind.Internal, parent, links: links, name: "feedback append");
         activity?.SetTag("analytics.events", events);
+        activity?.SetTag("analytics.append.messages", messages);
         return activity;
     }
 
