@@ -57,8 +57,20 @@ public sealed partial class GroupCommitWriter : BackgroundService
         var group = new List<PendingAppend>();
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken))
+            while (true)
             {
+                var wasIdle = !reader.TryPeek(out _);
+                if (!await reader.WaitToReadAsync(stoppingToken))
+                {
+                    break;
+                }
+
+                if (wasIdle && _options.LingerMs > 0)
+                {
+                    // Traffic that trickles in: let the first message wait a little for company (a backlog never waits).
+                    await Task.Delay(_options.LingerMs, stoppingToken);
+                }
+
                 TakeGroup(reader, group);
                 if (group.Count > 0)
                 {

@@ -16,6 +16,12 @@ public sealed class IngestionOptions
     /// <summary>Messages merged into one append at most.</summary>
     public int MessageLimit { get; set; } = 1000;
 
+    /// <summary>
+    /// How long the writer, idle until a message arrives, waits for more before it appends: fewer, larger appends
+    /// of paced traffic for a few milliseconds of latency; a backlog never waits.
+    /// </summary>
+    public int LingerMs { get; set; }
+
     /// <summary>Events merged into one append at most (a single message larger than this is appended alone).</summary>
     public int MaxEventsPerAppend { get; set; } = 10_000;
 
