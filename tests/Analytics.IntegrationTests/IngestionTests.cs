@@ -306,10 +306,14 @@ public sealed class IngestionTests : IAsyncLifetime
         var events = TestConversations.Generate(750); // 3000 events
         var publishing = Task.Run(async () =>
         {
+            // Paced at ~200 messages/s (a stream, not a burst): the group-commit worker stores a burst of 300 messages
+            // faster than the test can see 300 stored events and kill it.
             await using var channel = await _platform.OpenChannelAsync();
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
             foreach (var chunk in events.Chunk(10))
             {
                 await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
+                await pace.WaitForNextTickAsync();
             }
         });
 

@@ -50,7 +50,6 @@ public sealed partial class FeedbackAppender(
 
     private const int MaxAttempts = 10;
     private const int MaxEventsPerTransaction = 1000;
-    private readonly SemaphoreSlim _writer = new(1, 1);
     private readonly Marten.Events.EventGraph _events = ((DocumentStore)store).Events;
     private readonly int _bulkAppendMinEvents = options.Value.BulkAppendMinEvents;
 
@@ -62,49 +61,38 @@ public sealed partial class FeedbackAppender(
             return new AppendOutcome(0, events.Count, 0, 0);
         }
 
-        // One writer per process: concurrent batches of this process validate in parallel but append one
-        // after the other, so they never collide on the same conversation stream. Other processes can
-        // still collide; that is what the retry is for.
-        var waitStarted = Stopwatch.GetTimestamp();
-        await _writer.WaitAsync(cancellationToken);
+        // One writer per process is the GroupCommitWriter's loop, so two appends of this process never collide on a
+        // conversation stream. Other processes can still collide; that is what the retry is for.
         var appendStarted = Stopwatch.GetTimestamp();
-        try
+        var quick = unique;
+        var bulkAppended = 0;
+        double findMs = 0, bulkMs = 0;
+        if (_bulkAppendMinEvents > 0 && unique.Count >= _bulkAppendMinEvents)
         {
-            var quick = unique;
-            var bulkAppended = 0;
-            double findMs = 0, bulkMs = 0;
-            if (_bulkAppendMinEvents > 0 && unique.Count >= _bulkAppendMinEvents)
+            var existing = await FindExistingStreamsAsync(unique, cancellationToken);
+            findMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
+            var starting = unique.Where(e => !existing.Contains(e.ConversationId)).ToList();
+            if (starting.Count >= _bulkAppendMinEvents && await TryBulkStartStreamsAsync(starting, cancellationToken))
             {
-                var existing = await FindExistingStreamsAsync(unique, cancellationToken);
-                findMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
-                var starting = unique.Where(e => !existing.Contains(e.ConversationId)).ToList();
-                if (starting.Count >= _bulkAppendMinEvents && await TryBulkStartStreamsAsync(starting, cancellationToken))
-                {
-                    bulkAppended = starting.Count;
-                    quick = unique.Where(e => existing.Contains(e.ConversationId)).ToList();
-                }
-
-                bulkMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds - findMs;
+                bulkAppended = starting.Count;
+                quick = unique.Where(e => existing.Contains(e.ConversationId)).ToList();
             }
 
-            var appended = bulkAppended;
-            var attempts = bulkAppended > 0 ? 1 : 0;
-            foreach (var chunk in quick.Chunk(MaxEventsPerTransaction))
-            {
-                var (chunkAppended, chunkAttempts) = await AppendChunkAsync(chunk, cancellationToken);
-                appended += chunkAppended;
-                attempts += chunkAttempts;
-            }
+            bulkMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds - findMs;
+        }
 
-            var appendMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
-            LogAppended(logger, appended, bulkAppended, attempts, appendMs, findMs, bulkMs, appendMs - findMs - bulkMs,
-                Stopwatch.GetElapsedTime(waitStarted, appendStarted).TotalMilliseconds);
-            return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
-        }
-        finally
+        var appended = bulkAppended;
+        var attempts = bulkAppended > 0 ? 1 : 0;
+        foreach (var chunk in quick.Chunk(MaxEventsPerTransaction))
         {
-            _writer.Release();
+            var (chunkAppended, chunkAttempts) = await AppendChunkAsync(chunk, cancellationToken);
+            appended += chunkAppended;
+            attempts += chunkAttempts;
         }
+
+        var appendMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
+        LogAppended(logger, appended, bulkAppended, attempts, appendMs, findMs, bulkMs, appendMs - findMs - bulkMs);
+        return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
     }
 
     /// <summary>
@@ -259,9 +247,9 @@ public sealed partial class FeedbackAppender(
         return false;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions) in {AppendMs:0.0} ms (finding streams {FindMs:0.0}, bulk {BulkMs:0.0}, quick {QuickMs:0.0}), after waiting {WaitMs:0.0} ms for the writer")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Appended {Appended} events ({Bulk} by bulk append; {Attempts} transactions) in {AppendMs:0.0} ms (finding streams {FindMs:0.0}, bulk {BulkMs:0.0}, quick {QuickMs:0.0})")]
     private static partial void LogAppended(ILogger logger, int appended, int bulk, int attempts, double appendMs, double findMs, double bulkMs,
-        double quickMs, double waitMs);
+        double quickMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Bulk start of {Count} events met a concurrent writer ({Conflict}); appending them one stream at a time")]
     private static partial void LogBulkConflict(ILogger logger, int count, string conflict);

@@ -113,15 +113,11 @@ public sealed partial class GroupCommitWriter : BackgroundService
     private async Task AppendGroupAsync(List<PendingAppend> group, CancellationToken stoppingToken)
     {
         var events = group.Count == 1 ? group[0].Events : group.SelectMany(p => p.Events).ToList();
-        var started = Stopwatch.GetTimestamp();
         using var append = IngestionTracing.StartAppend(events.Count, group.Count, group.Select(p => p.Consume));
         try
         {
-            _faults.ThrowIfPoisoned(events.Select(e => e.EventId));
-            var outcome = await _appender.AppendAsync(events, stoppingToken);
+            var outcome = await CommitAsync(events, group.Count, stoppingToken);
             IngestionTracing.RecordOutcome(append, outcome);
-            _faults.AfterCommit();
-            Record(outcome, events.Count, group.Count, started);
             foreach (var pending in group)
             {
                 pending.Completion.TrySetResult(outcome);
@@ -147,14 +143,9 @@ public sealed partial class GroupCommitWriter : BackgroundService
     {
         foreach (var pending in group)
         {
-            var started = Stopwatch.GetTimestamp();
             try
             {
-                _faults.ThrowIfPoisoned(pending.Events.Select(e => e.EventId));
-                var outcome = await _appender.AppendAsync(pending.Events, stoppingToken);
-                _faults.AfterCommit();
-                Record(outcome, pending.Events.Count, 1, started);
-                pending.Completion.TrySetResult(outcome);
+                pending.Completion.TrySetResult(await CommitAsync(pending.Events, 1, stoppingToken));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -163,12 +154,18 @@ public sealed partial class GroupCommitWriter : BackgroundService
         }
     }
 
-    private void Record(AppendOutcome outcome, int events, int messages, long started)
+    /// <summary>One append and commit (the fault hooks around it), counted in the metrics.</summary>
+    private async Task<AppendOutcome> CommitAsync(IReadOnlyList<AcceptedEvent> events, int messages, CancellationToken stoppingToken)
     {
-        _metrics.Appended(events, messages, Stopwatch.GetElapsedTime(started));
+        var started = Stopwatch.GetTimestamp();
+        _faults.ThrowIfPoisoned(events.Select(e => e.EventId));
+        var outcome = await _appender.AppendAsync(events, stoppingToken);
+        _faults.AfterCommit();
+        _metrics.Appended(events.Count, messages, Stopwatch.GetElapsedTime(started));
         _metrics.Stored(outcome.Appended);
         _metrics.BulkStored(outcome.BulkAppended);
         _metrics.Duplicates(outcome.Duplicates);
+        return outcome;
     }
 
     /// <summary>Store exceptions can hold NpgsqlCommand graphs that break fault serialization: only their text leaves.</summary>
