@@ -58,6 +58,24 @@ public sealed class Isolation : IAsyncDisposable
         return name;
     }
 
+    /// <summary>A database kept after the run (created when missing), for re-runs on one seeded store.</summary>
+    public async Task<string> KeptDatabaseAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(_settings.PostgresAdmin);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("select count(*) from pg_database where datname = $1", connection)
+        {
+            Parameters = { new() { Value = name } },
+        };
+        if ((long)(await exists.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            await using var create = new NpgsqlCommand($"create database \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return name;
+    }
+
     public string ConnectionString(string database, int maxPoolSize = 50) =>
         new NpgsqlConnectionStringBuilder(_settings.PostgresAdmin)
         {

@@ -160,6 +160,27 @@ public sealed class ReadSeeding : IAsyncDisposable
         return started.Elapsed;
     }
 
+    /// <summary>The worker's <c>rebuild-views</c> (<see cref="SatisfactionRebuild"/>) over every event; returns the elapsed time.</summary>
+    public async Task<TimeSpan> SetBasedRebuildAsync(Action<SatisfactionRebuild.Progress> progress, CancellationToken cancellationToken)
+    {
+        var rebuild = new SatisfactionRebuild(Store, DataSource, Microsoft.Extensions.Logging.Abstractions.NullLogger<SatisfactionRebuild>.Instance);
+        return (await rebuild.RunAsync(progress, cancellationToken)).Elapsed;
+    }
+
+    /// <summary>An md5 per satisfaction table over all its rows in key order, to compare two rebuilds row for row.</summary>
+    public async Task<Dictionary<string, string>> TableDigestsAsync(CancellationToken cancellationToken)
+    {
+        var digests = new Dictionary<string, string>();
+        foreach (var (table, key) in SatisfactionRebuild.TableKeys)
+        {
+            await using var command = DataSource.CreateCommand($"select md5(coalesce(string_agg(md5(t::text), '' order by {key}), '')) from {table} t");
+            command.CommandTimeout = 0;
+            digests[table] = (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        return digests;
+    }
+
     /// <summary>
     /// The baseline: one set-based statement that reads every response event's JSON from mt_events and writes
     /// responses per model, version, capability and hour into a scratch table.
@@ -187,6 +208,17 @@ public sealed class ReadSeeding : IAsyncDisposable
         insert.CommandTimeout = 0;
         var rows = await insert.ExecuteNonQueryAsync(cancellationToken);
         return (started.Elapsed, rows);
+    }
+
+    /// <summary>occurredAt of the first and the last stored event.</summary>
+    public async Task<(DateTimeOffset First, DateTimeOffset Last)> EventTimesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand(
+            "select min((data->>'occurredAt')::timestamptz), max((data->>'occurredAt')::timestamptz) from analytics.mt_events");
+        command.CommandTimeout = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1));
     }
 
     public async Task<long> ScalarAsync(string sql, CancellationToken cancellationToken)

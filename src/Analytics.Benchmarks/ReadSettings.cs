@@ -28,6 +28,15 @@ public sealed record ReadSettings
 
     public bool Markdown { get; init; }
 
+    /// <summary>A database to use and keep (created when missing; seeded only when it holds fewer events than asked for).</summary>
+    public string? Database { get; init; }
+
+    /// <summary>Also time Marten's daemon rebuild (RebuildProjectionAsync) beside the rebuild command's.</summary>
+    public bool DaemonRebuild { get; init; } = true;
+
+    /// <summary>Rebuild at all (off: a kept database whose projection is already up to date, to measure queries or lag again).</summary>
+    public bool Rebuild { get; init; } = true;
+
     public const string Usage = """
         Usage: dotnet run -c Release --project src/Analytics.Benchmarks -- read [options]
           --events N            events seeded into the event store (default 1000000)
@@ -41,6 +50,10 @@ public sealed record ReadSettings
           --no-queries          skip the query-latency scenarios
           --no-lag              skip the projection-lag scenario
           --markdown            also print the results as a Markdown table
+          --database NAME       use and keep this database (created when missing, seeded only when it holds
+                                fewer than --events events), to re-run on one seeded store
+          --no-daemon-rebuild   skip the timing of Marten's daemon rebuild
+          --no-rebuild          no rebuild at all (with --database whose projection is up to date)
         """;
 
     public static ReadSettings? Parse(IReadOnlyList<string> args)
@@ -84,6 +97,15 @@ public sealed record ReadSettings
                     break;
                 case "--markdown":
                     settings = settings with { Markdown = true };
+                    break;
+                case "--database":
+                    settings = settings with { Database = Next() };
+                    break;
+                case "--no-rebuild":
+                    settings = settings with { Rebuild = false, DaemonRebuild = false };
+                    break;
+                case "--no-daemon-rebuild":
+                    settings = settings with { DaemonRebuild = false };
                     break;
                 case "-h" or "--help":
                     return null;

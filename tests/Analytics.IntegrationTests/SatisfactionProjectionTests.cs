@@ -98,6 +98,11 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         await daemon.RebuildProjectionAsync<SatisfactionProjection>(CancellationToken.None);
         Assert.Equal(live, await TableRowsAsync());
         Assert.NotEmpty(live);
+
+        // So does the set-based rebuild (rebuild-views).
+        await daemon.StopAllAsync();
+        await SetBasedRebuildAsync();
+        Assert.Equal(live, await TableRowsAsync());
     }
 
     [Fact]
@@ -123,6 +128,10 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
             Response(c1, t2, 1, ["chat"], minutes: 25 * 60, regeneratedFrom: t1), // the next day
             Rated(c1, t2, Rating.Up, ["chat"], minutes: 29), // older than the down: ignored
             Rated(c2, t3, Rating.Up, ["chat"], minutes: 8),
+            // Sub-microsecond times are compared at PostgreSQL's precision, cut (as Npgsql writes them), not rounded:
+            // 1.6 µs and 1.4 µs are the same microsecond, so the later event wins (rounded, the up would be later).
+            RatedAt(c2, t4, Rating.Up, T0.AddMinutes(9).AddTicks(16)),
+            RatedAt(c2, t4, Rating.Down, T0.AddMinutes(9).AddTicks(14)),
             Compared(c1, comparison, t1, t2, previous, Preference.A, minutes: 40),
             Compared(c1, comparison, t1, t2, previous, Preference.B, minutes: 41),
             Compared(c1, comparison, t1, t2, previous, Preference.Tie, minutes: 39), // older: ignored
@@ -139,12 +148,15 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         var oneAtATime = await TableRowsAsync();
         await daemon.RebuildProjectionAsync<SatisfactionProjection>(CancellationToken.None); // all of them in one page
         Assert.Equal(oneAtATime, await TableRowsAsync());
+        await daemon.StopAllAsync();
+        await SetBasedRebuildAsync(); // all of them in one chunk, folded in SQL
+        Assert.Equal(oneAtATime, await TableRowsAsync());
 
         var queries = new SatisfactionQueries(_dataSource);
         var cells = (await queries.MatrixAsync(T0.AddDays(-1), T0.AddDays(2), "atlas", new SliceFilter(), default))
             .ToDictionary(c => c.Capability);
-        Assert.Equal((4, 3, 2, 1, 1), (cells["*"].Responses, cells["*"].Rated, cells["*"].Up, cells["*"].Down, cells["*"].Regenerations));
-        Assert.Equal((3, 2, 1, 1), (cells["chat"].Responses, cells["chat"].Rated, cells["chat"].Up, cells["chat"].Down));
+        Assert.Equal((4, 4, 2, 2, 1), (cells["*"].Responses, cells["*"].Rated, cells["*"].Up, cells["*"].Down, cells["*"].Regenerations));
+        Assert.Equal((3, 3, 1, 2), (cells["chat"].Responses, cells["chat"].Rated, cells["chat"].Up, cells["chat"].Down));
         Assert.Equal((1, 1, 1), (cells["browsing"].Responses, cells["browsing"].Rated, cells["browsing"].Up));
         var unknown = await queries.OverTimeAsync("atlas", null, null, T0.AddDays(-1), T0.AddDays(2), "day", new SliceFilter(Surface: SatisfactionProjection.Unknown), default);
         Assert.Equal((1, 1, 1), (unknown.Single().Responses, unknown.Single().Rated, unknown.Single().Up));
@@ -171,27 +183,17 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.Equal((1, 1, 0, 1), (secondDay.Responses, secondDay.Rated, secondDay.Up, secondDay.Down));
     }
 
-    private async Task<List<string>> TableRowsAsync()
-    {
-        var rows = new List<string>();
-        foreach (var (table, key) in new[]
-        {
-            (SatisfactionProjection.Conversations, "conversation_id"), (SatisfactionProjection.Responses, "turn_id"),
-            (SatisfactionProjection.Ratings, "turn_id"), (SatisfactionProjection.Comparisons, "comparison_id"),
-            (SatisfactionProjection.Cells, "hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm"),
-            (SatisfactionProjection.CellTotals, "hour, model_id, model_version, capability"),
-            (SatisfactionProjection.CellDays, "day, model_id, model_version, capability"),
-        })
-        {
-            await using var command = _dataSource.CreateCommand($"select '{table}: ' || t::text from {table} t order by {key}");
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                rows.Add(reader.GetString(0));
-            }
-        }
+    private Task<List<string>> TableRowsAsync() => SatisfactionTables.RowsAsync(_dataSource);
 
-        return rows;
+    /// <summary>The worker's rebuild-views: the same projection, set-based over mt_events.</summary>
+    private async Task SetBasedRebuildAsync()
+    {
+        var result = await new SatisfactionRebuild(_store, _dataSource, NullLogger<SatisfactionRebuild>.Instance).RunAsync(null, CancellationToken.None);
+        await using var progression = _dataSource.CreateCommand(
+            $"select last_seq_id from analytics.mt_event_progression where name = '{SatisfactionRebuild.ProgressionName}'");
+        Assert.Equal(result.Ceiling, (long)(await progression.ExecuteScalarAsync())!);
+        await using var stored = _dataSource.CreateCommand("select max(seq_id) from analytics.mt_events");
+        Assert.Equal((long)(await stored.ExecuteScalarAsync())!, result.Ceiling);
     }
 
     private async Task AppendAsync(IEnumerable<object> contracts)
@@ -209,6 +211,9 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
     private static ResponsesCompared Compared(Guid conversation, Guid comparison, Guid a, Guid b, ModelRef bModel, Preference preferred, int minutes) =>
         new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", comparison, [new ComparisonCandidate(a, Atlas), new ComparisonCandidate(b, bModel)],
             preferred, ["chat"], [FeedbackReason.TooVerbose]);
+
+    private static ResponseRated RatedAt(Guid conversation, Guid turn, Rating rating, DateTimeOffset at) =>
+        new(Guid.NewGuid(), at, 1, conversation, "it", turn, rating, [], Atlas, ["chat"]);
 
     private static ResponseRated Rated(Guid conversation, Guid turn, Rating rating, string[] capabilities, int minutes, params FeedbackReason[] reasons) =>
         new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, rating, reasons, Atlas, capabilities);

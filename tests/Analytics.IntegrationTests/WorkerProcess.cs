@@ -34,7 +34,8 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    public static WorkerProcess Start(string connectionString, Uri amqpUri, IDictionary<string, string>? settings)
+    /// <param name="arguments">Command-line arguments: none runs the worker; e.g. <c>rebuild-views</c> runs that command.</param>
+    public static WorkerProcess Start(string connectionString, Uri amqpUri, IDictionary<string, string>? settings, params string[] arguments)
     {
         var root = TestEnvironment.RepositoryRoot();
         var configuration = typeof(WorkerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
@@ -46,7 +47,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
 
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [dll])
+        var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
         {
             WorkingDirectory = folder,
             RedirectStandardOutput = true,
@@ -77,6 +78,22 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to exit (a command run) and returns its exit code.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"the worker did not exit within {timeout}:\n{Output}");
+        }
+
+        return _process.ExitCode;
     }
 
     /// <summary>The sum of a Prometheus series (all label sets) on the worker's /metrics endpoint.</summary>

@@ -256,7 +256,10 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
     /// one response, its regeneration and latency, and the resulting rating (which may have arrived before it).
     /// Parameters: see <see cref="SatisfactionPage.Parameters"/>.
     /// </summary>
-    private static readonly string PageSql = $"""
+    private static readonly string PageSql = PageInputs + "\n" + Tail(ratedWithoutResponse: "?::uuid[]", touched: "?::uuid[]");
+
+    /// <summary>The page's folded rows, from the statement's array parameters.</summary>
+    private const string PageInputs = """
         with conversation_rows as (
             select * from unnest(?::uuid[], ?::timestamptz[], ?::text[], ?::text[], ?::bool[], ?::text[], ?::text[])
                 as t(conversation_id, started_at, surface, locale, custom_instructions, experiment_id, experiment_arm)),
@@ -273,6 +276,14 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                     ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
                 as t(comparison_id, conversation_id, occurred_at, hour, a_turn_id, a_model_id, a_model_version, b_turn_id, b_model_id,
                     b_model_version, preferred, capabilities, reasons)),
+        """;
+
+    /// <summary>
+    /// Column lists of the four input row sets the statement reads, in order: conversation_rows, response_rows,
+    /// rating_rows and comparison_rows (lists joined with <see cref="SatisfactionPage.ListSeparator"/>, timestamps at
+    /// microsecond precision). <see cref="SatisfactionRebuild"/> produces the same rows from mt_events.
+    /// </summary>
+    internal static string Tail(string ratedWithoutResponse, string touched) => $"""
         new_conversations as (
             insert into {Conversations} (conversation_id, started_at, surface, locale, custom_instructions, experiment_id, experiment_arm)
             select * from conversation_rows
@@ -303,9 +314,9 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         stored_responses as (
             select turn_id, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm
             from {Responses}
-            where turn_id = any(?::uuid[])
+            where turn_id = any({ratedWithoutResponse})
                 or turn_id = any(array(select turn_id from response_rows except select turn_id from new_responses))),
-        stored_ratings as (select turn_id, rating from {Ratings} where turn_id = any(?::uuid[])),
+        stored_ratings as (select turn_id, rating from {Ratings} where turn_id = any({touched})),
         new_ratings as (
             insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
             select turn_id, conversation_id, occurred_at, rating, string_to_array(reasons, chr(31)), comment, model_id, model_version,
