@@ -63,7 +63,19 @@ export PG_MAX_CONNECTIONS="${PG_MAX_CONNECTIONS:-200}"
 # projection rebuild writes ~10 MB of WAL per 10,000-event daemon page: with the defaults (128MB shared buffers, 4MB WAL
 # buffers, max_wal_size 1GB) a 1M-event rebuild set off a WAL-triggered checkpoint and its backends wrote dirty buffers
 # and WAL themselves (docs/performance.md, read side, session 4).
-export PG_SERVER_SETTINGS="${PG_SERVER_SETTINGS:--c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB -c checkpoint_timeout=15min}"
+# Shared buffers follow the machine (about a sixth of its memory, 512MB to 4GB): at 10M events 512MB left the backends
+# reading and writing data pages themselves during ingestion + projection (performance.md, read side, session 6).
+if [[ -z ${PG_SHARED_BUFFERS:-} ]]; then
+  _mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 0)
+  if ((_mem_mb >= 24000)); then PG_SHARED_BUFFERS=4GB
+  elif ((_mem_mb >= 12000)); then PG_SHARED_BUFFERS=2GB
+  elif ((_mem_mb >= 6000)); then PG_SHARED_BUFFERS=1GB
+  else PG_SHARED_BUFFERS=512MB
+  fi
+  unset _mem_mb
+fi
+export PG_SHARED_BUFFERS
+export PG_SERVER_SETTINGS="${PG_SERVER_SETTINGS:--c shared_buffers=$PG_SHARED_BUFFERS -c wal_buffers=16MB -c max_wal_size=4GB -c checkpoint_timeout=15min}"
 export PG_INIT_SQL="$ANALYTICS_REPO_ROOT/infra/postgres/init.sql"
 
 # ---------------------------------------------------------------- RabbitMQ layout

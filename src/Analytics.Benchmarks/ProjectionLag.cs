@@ -9,6 +9,9 @@ public sealed record LagResult(
     int TargetRate, double PublishedRate, double CommittedRate, long Events, int Samples, int Unreached,
     double P50Ms, double P99Ms, double MaxMs, long QueueDepthAtEnd)
 {
+    /// <summary>CPU per process group over the run (100% = one core).</summary>
+    public string Cpu { get; init; } = string.Empty;
+
     /// <summary>The worker kept up when it committed at least 95% of the published rate.</summary>
     public bool Sustained => CommittedRate >= 0.95 * PublishedRate;
 }
@@ -24,6 +27,8 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
     private const string Exchange = "analytics.ingest";
     private const string Queue = "analytics-ingest";
     private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(100);
+
+    private long _floor;
 
     public string? ProgressionName { get; private set; }
 
@@ -57,6 +62,13 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         await using var connection = await RabbitTools.ConnectAsync(amqpUri, "bench-lag-publisher", cancellationToken);
         await using var channel = await RabbitTools.ConfirmChannelAsync(connection, cancellationToken);
 
+        // Events are counted above the store's sequence before the run (a full count(*) of a 10M-event store is a
+        // seconds-long scan, run by every poll, that competed with the workers for PostgreSQL).
+        await using (var max = dataSource.CreateCommand("select coalesce(max(seq_id), 0) from analytics.mt_events"))
+        {
+            _floor = (long)(await max.ExecuteScalarAsync(cancellationToken))!;
+        }
+
         // Warm-up (untimed): JIT, pools, schema, and the daemon's leader election and first catch-up.
         var warmup = Workload.Generate(20_000, seed + 1_000_003, 100);
         await RabbitTools.PublishAllAsync(channel, Exchange, string.Empty, warmup.Batches, cancellationToken);
@@ -69,11 +81,20 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         {
             var events = (int)(rate * duration.TotalSeconds);
             var workload = Workload.Generate(events, seed + 7 + index, 100);
+            var ingestCpu = CpuSnapshot.Take(worker.Pid);
+            var projectorCpu = CpuSnapshot.Take(projector.Pid);
             var result = await MeasureAsync(dataSource, channel, worker, vhost, workload, rate, cancellationToken);
+            var ingestUse = CpuSnapshot.Take(worker.Pid).Since(ingestCpu);
+            var projectorUse = CpuSnapshot.Take(projector.Pid).Since(projectorCpu);
+            result = result with
+            {
+                Cpu = FormattableString.Invariant(
+                    $"ingest worker {ingestUse.Worker:0}% / projection worker {projectorUse.Worker:0}% / mq {ingestUse.Broker:0}% / pg {ingestUse.Postgres:0}% / bench {ingestUse.Benchmark:0}%"),
+            };
             results.Add(result);
             total += workload.Events;
             report(FormattableString.Invariant(
-                $"  {rate:N0} events/s target: published {result.PublishedRate:N0}/s, committed {result.CommittedRate:N0}/s, lag p50 {result.P50Ms:N0} ms, p99 {result.P99Ms:N0} ms, max {result.MaxMs:N0} ms ({result.Samples} samples, {result.Unreached} unreached), queue at end {result.QueueDepthAtEnd}"));
+                $"  {rate:N0} events/s target: published {result.PublishedRate:N0}/s, committed {result.CommittedRate:N0}/s, lag p50 {result.P50Ms:N0} ms, p99 {result.P99Ms:N0} ms, max {result.MaxMs:N0} ms ({result.Samples} samples, {result.Unreached} unreached), queue at end {result.QueueDepthAtEnd}; CPU {result.Cpu}"));
             if (result.Sustained)
             {
                 break;
@@ -217,9 +238,11 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             QueryLoad.Percentile(sorted, 0.5), QueryLoad.Percentile(sorted, 0.99), sorted.Length == 0 ? double.NaN : sorted[^1], queueDepth);
     }
 
-    private static async Task<long> EventCountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    /// <summary>Events stored by this run (above the sequence the store had before it).</summary>
+    private async Task<long> EventCountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("select count(*) from analytics.mt_events where type <> 'tombstone'");
+        await using var command = dataSource.CreateCommand("select count(*) from analytics.mt_events where seq_id > $1 and type <> 'tombstone'");
+        command.Parameters.Add(new NpgsqlParameter { Value = _floor });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -231,8 +254,8 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             ?? throw new InvalidOperationException("no SatisfactionProjection row in mt_event_progression");
     }
 
-    /// <summary>Waits until <paramref name="expected"/> events are stored and the projection reached max(seq_id).</summary>
-    private static async Task WaitCaughtUpAsync(NpgsqlDataSource dataSource, WorkerProcess worker, long expected, TimeSpan timeout,
+    /// <summary>Waits until <paramref name="expected"/> events of this run are stored and the projection reached max(seq_id).</summary>
+    private async Task WaitCaughtUpAsync(NpgsqlDataSource dataSource, WorkerProcess worker, long expected, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
@@ -241,10 +264,11 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             try
             {
                 await using var command = dataSource.CreateCommand("""
-                    select (select count(*) from analytics.mt_events where type <> 'tombstone'),
+                    select (select count(*) from analytics.mt_events where seq_id > $1 and type <> 'tombstone'),
                         (select coalesce(max(seq_id), 0) from analytics.mt_events),
                         (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name like '%SatisfactionProjection%')
                     """);
+                command.Parameters.Add(new NpgsqlParameter { Value = _floor });
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 await reader.ReadAsync(cancellationToken);
                 if (reader.GetInt64(0) >= expected && reader.GetInt64(2) >= reader.GetInt64(1))
