@@ -1,6 +1,7 @@
 using System.Globalization;
 using Analytics.Satisfaction;
 using JasperFx.CommandLine;
+using Npgsql;
 
 namespace Analytics.Worker;
 
@@ -27,6 +28,12 @@ public sealed class RebuildViewsCommand : JasperFxAsyncCommand<NetCoreInput>
         catch (InvalidOperationException refused)
         {
             await Console.Error.WriteLineAsync(refused.Message);
+            return false;
+        }
+        catch (PostgresException missing) when (missing.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            await Console.Error.WriteLineAsync(
+                $"The event store's tables are not in this database ({missing.MessageText}): start the worker once against it, it creates them.");
             return false;
         }
     }
