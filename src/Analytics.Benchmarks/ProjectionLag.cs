@@ -12,6 +12,12 @@ public sealed record LagResult(
     /// <summary>CPU per process group over the run (100% = one core).</summary>
     public string Cpu { get; init; } = string.Empty;
 
+    /// <summary>The part of the lag before the daemon's high-water mark reached the sequence (committed → HWM), p50 and p99.</summary>
+    public (double P50Ms, double P99Ms) HighWater { get; init; }
+
+    /// <summary>How the projection's progression moved during the publishing window: its steps (events) and the time between them.</summary>
+    public string Steps { get; init; } = string.Empty;
+
     /// <summary>The worker kept up when it committed at least 95% of the published rate.</summary>
     public bool Sustained => CommittedRate >= 0.95 * PublishedRate;
 }
@@ -94,7 +100,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             results.Add(result);
             total += workload.Events;
             report(FormattableString.Invariant(
-                $"  {rate:N0} events/s target: published {result.PublishedRate:N0}/s, committed {result.CommittedRate:N0}/s, lag p50 {result.P50Ms:N0} ms, p99 {result.P99Ms:N0} ms, max {result.MaxMs:N0} ms ({result.Samples} samples, {result.Unreached} unreached), queue at end {result.QueueDepthAtEnd}; CPU {result.Cpu}"));
+                $"  {rate:N0} events/s target: published {result.PublishedRate:N0}/s, committed {result.CommittedRate:N0}/s, lag p50 {result.P50Ms:N0} ms, p99 {result.P99Ms:N0} ms, max {result.MaxMs:N0} ms (of which commit → high-water mark p50 {result.HighWater.P50Ms:N0} ms, p99 {result.HighWater.P99Ms:N0} ms; projection {result.Steps}; {result.Samples} samples, {result.Unreached} unreached), queue at end {result.QueueDepthAtEnd}; CPU {result.Cpu}"));
             if (result.Sustained)
             {
                 break;
@@ -113,6 +119,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
     {
         var events = new List<(double T, long Seq)>();
         var progress = new List<(double T, long Seq)>();
+        var highWater = new List<(double T, long Seq)>();
         var clock = Stopwatch.StartNew();
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var baseline = await EventCountAsync(dataSource, cancellationToken);
@@ -126,7 +133,11 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             await using var command = new NpgsqlCommand(
-                "select (select coalesce(max(seq_id), 0) from analytics.mt_events), (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = $1)",
+                """
+                select (select coalesce(max(seq_id), 0) from analytics.mt_events),
+                    (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = $1),
+                    (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = 'HighWaterMark')
+                """,
                 connection);
             command.Parameters.Add(new NpgsqlParameter { Value = ProgressionName! });
             await command.PrepareAsync(cancellationToken);
@@ -141,6 +152,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
                     {
                         events.Add((t, reader.GetInt64(0)));
                         progress.Add((t, reader.GetInt64(1)));
+                        highWater.Add((t, reader.GetInt64(2)));
                     }
                 }
 
@@ -204,15 +216,55 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         await stopSampling.CancelAsync();
         await sampling;
 
-        // Lags: for every sample in the publishing window at which new sequences became visible.
+        var (lags, unreached) = Lags(events, progress, startSeq, publishStart.TotalMilliseconds, publishEndMs);
+        var (highWaterLags, _) = Lags(events, highWater, startSeq, publishStart.TotalMilliseconds, publishEndMs);
+        var highWaterSorted = highWaterLags.Order().ToArray();
+        var sorted = lags.Order().ToArray();
+        return new LagResult(rate, publishedRate, committedRate, workload.Events, sorted.Length, unreached,
+            QueryLoad.Percentile(sorted, 0.5), QueryLoad.Percentile(sorted, 0.99), sorted.Length == 0 ? double.NaN : sorted[^1], queueDepth)
+        {
+            HighWater = (QueryLoad.Percentile(highWaterSorted, 0.5), QueryLoad.Percentile(highWaterSorted, 0.99)),
+            Steps = Steps(progress, publishStart.TotalMilliseconds, publishEndMs),
+        };
+    }
+
+    /// <summary>The progression's moves inside the window, as sampled: how many, their size and the time between them (p50 / p90).</summary>
+    private static string Steps(List<(double T, long Seq)> progress, double fromMs, double toMs)
+    {
+        var moves = new List<(double T, long Events)>();
+        for (var i = 1; i < progress.Count; i++)
+        {
+            if (progress[i].T >= fromMs && progress[i].T <= toMs && progress[i].Seq > progress[i - 1].Seq)
+            {
+                moves.Add((progress[i].T, progress[i].Seq - progress[i - 1].Seq));
+            }
+        }
+
+        if (moves.Count < 2)
+        {
+            return $"{moves.Count} moves";
+        }
+
+        var sizes = moves.Select(m => (double)m.Events).Order().ToArray();
+        var gaps = moves.Zip(moves.Skip(1), (a, b) => b.T - a.T).Order().ToArray();
+        return FormattableString.Invariant(
+            $"{moves.Count} moves of {QueryLoad.Percentile(sizes, 0.5):N0} / {QueryLoad.Percentile(sizes, 0.9):N0} events every {QueryLoad.Percentile(gaps, 0.5):N0} / {QueryLoad.Percentile(gaps, 0.9):N0} ms");
+    }
+
+    /// <summary>
+    /// For every sample in the publishing window at which new sequences became visible in <paramref name="events"/>:
+    /// the time until <paramref name="progress"/> first reached that sequence.
+    /// </summary>
+    private static (List<double> Lags, int Unreached) Lags(List<(double T, long Seq)> events, List<(double T, long Seq)> progress,
+        long startSeq, double fromMs, double toMs)
+    {
         var lags = new List<double>();
         var unreached = 0;
         var j = 0;
-        long previous = startSeq;
-        for (var i = 0; i < events.Count; i++)
+        var previous = startSeq;
+        foreach (var (t, seq) in events)
         {
-            var (t, seq) = events[i];
-            if (t < publishStart.TotalMilliseconds || t > publishEndMs || seq <= previous)
+            if (t < fromMs || t > toMs || seq <= previous)
             {
                 previous = Math.Max(previous, seq);
                 continue;
@@ -233,9 +285,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             lags.Add(Math.Max(0, progress[j].T - t));
         }
 
-        var sorted = lags.Order().ToArray();
-        return new LagResult(rate, publishedRate, committedRate, workload.Events, sorted.Length, unreached,
-            QueryLoad.Percentile(sorted, 0.5), QueryLoad.Percentile(sorted, 0.99), sorted.Length == 0 ? double.NaN : sorted[^1], queueDepth);
+        return (lags, unreached);
     }
 
     /// <summary>Events stored by this run (above the sequence the store had before it).</summary>

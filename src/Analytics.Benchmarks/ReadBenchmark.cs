@@ -314,7 +314,7 @@ public static class ReadBenchmark
                     foreach (var run in runs)
                     {
                         Figure(FormattableString.Invariant($"Projection lag at {run.TargetRate:N0} events/s"), FormattableString.Invariant(
-                            $"p50 {run.P50Ms:N0} ms, p99 {run.P99Ms:N0} ms, max {run.MaxMs:N0} ms; published {run.PublishedRate:N0}/s, committed {run.CommittedRate:N0}/s ({(run.Sustained ? "sustained" : "NOT sustained")}; queue {run.QueueDepthAtEnd} msgs at end; CPU {run.Cpu})"));
+                            $"p50 {run.P50Ms:N0} ms, p99 {run.P99Ms:N0} ms, max {run.MaxMs:N0} ms (commit → high-water mark p50 {run.HighWater.P50Ms:N0} ms, p99 {run.HighWater.P99Ms:N0} ms); published {run.PublishedRate:N0}/s, committed {run.CommittedRate:N0}/s ({(run.Sustained ? "sustained" : "NOT sustained")}; queue {run.QueueDepthAtEnd} msgs at end; CPU {run.Cpu})"));
                     }
 
                     var measured = runs.LastOrDefault(r => r.Sustained) ?? runs[^1];
