@@ -43,6 +43,7 @@ public sealed partial class FeedbackAppender(
     NpgsqlDataSource dataSource,
     IOptions<IngestionOptions> options,
     ILogger<FeedbackAppender> logger,
+    IngestionMetrics? metrics = null,
     IngestionFaults? faults = null)
 {
     /// <summary>Advisory lock key shared by every process that appends to this event store ("AnalytAp").</summary>
@@ -111,6 +112,10 @@ public sealed partial class FeedbackAppender(
         try
         {
             await store.BulkInsertEventsAsync(streams, batchSize: starting.Count, cancellationToken);
+            // Counted at each commit, not when the whole batch returns: a later step of the batch can still fail,
+            // and its redelivery then finds these events stored (counted as duplicates, as they are by then).
+            metrics?.Stored(starting.Count);
+            metrics?.BulkStored(starting.Count);
             return true;
         }
         catch (Exception ex) when (IsWriteConflict(ex))
@@ -196,6 +201,7 @@ public sealed partial class FeedbackAppender(
 
         faults?.BeforeCommit();
         await transaction.CommitAsync(cancellationToken);
+        metrics?.Stored(fresh.Length);
         return fresh.Length;
     }
 

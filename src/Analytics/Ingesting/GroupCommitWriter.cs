@@ -154,7 +154,7 @@ public sealed partial class GroupCommitWriter : BackgroundService
         }
     }
 
-    /// <summary>One append and commit (the fault hooks around it), counted in the metrics.</summary>
+    /// <summary>One append and commit (the fault hooks around it); the appender counts stored events at each commit, this the duplicates and timings.</summary>
     private async Task<AppendOutcome> CommitAsync(IReadOnlyList<AcceptedEvent> events, int messages, CancellationToken stoppingToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -162,8 +162,6 @@ public sealed partial class GroupCommitWriter : BackgroundService
         var outcome = await _appender.AppendAsync(events, stoppingToken);
         _faults.AfterCommit();
         _metrics.Appended(events.Count, messages, Stopwatch.GetElapsedTime(started));
-        _metrics.Stored(outcome.Appended);
-        _metrics.BulkStored(outcome.BulkAppended);
         _metrics.Duplicates(outcome.Duplicates);
         return outcome;
     }
