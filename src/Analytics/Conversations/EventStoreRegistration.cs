@@ -116,6 +116,9 @@ public static class EventStoreRegistration
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         options.Events.AppendMode = EventAppendMode.Quick;
         options.Events.EnableUniqueIndexOnEventId = true;
+        // Each append also sends a PostgreSQL NOTIFY, so the projection daemon's high-water mark moves when events
+        // are committed instead of at its next poll (the poll stays as the fallback).
+        options.Events.UseListenNotifyForEventAppends = true;
         // The trace context each event was ingested with (IngestionTracing): trace id and W3C traceparent.
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
