@@ -7,6 +7,7 @@ using Analytics.Triage;
 using Marten;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using Weasel.Core;
 
@@ -61,9 +62,25 @@ public static class EventStoreRegistration
             // Hot/cold: with several workers one runs the projections (leader election through a PostgreSQL
             // advisory lock); another takes over when it dies.
             marten.AddAsyncDaemon(DaemonMode.HotCold);
+            services.AddHostedService<ProjectionWakeupRelease>();
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// Closes the LISTEN connection of the daemon's wakeup (UseListenNotifyForEventAppends) when the host's container is
+    /// disposed, which is after every hosted service, the daemon's included, has stopped. Marten creates the wakeup with
+    /// each daemon and never disposes it; left open it holds a connection, and for the application role it keeps the
+    /// database from being dropped. Not done in StopAsync: hosted services stop in turn and the daemon may still wait on it.
+    /// </summary>
+    private sealed class ProjectionWakeupRelease(IDocumentStore store) : IHostedService, IDisposable
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose() => (store as DocumentStore)?.Options.Projections.Wakeup?.Dispose();
     }
 
     /// <summary>The keyed <see cref="NpgsqlDataSource"/> of the schema owner (the application's own when no owner is configured).</summary>
