@@ -99,7 +99,7 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
         var vectors = FeedbackEmbedding.Embed(_embedder, items.Select(i => new FeedbackEmbedding.Feedback(i.Rating.Comment, i.Prompt, i.Reason)).ToList(), cancellationToken);
 
         var clustering = new CentroidClustering(_options.SimilarityThreshold);
-        var triage = await LoadClustersAsync(connection, clustering, items.Select(i => i.Group).Distinct().ToArray(), cancellationToken);
+        var triage = await LoadClustersAsync(connection, clustering, items.Select(i => (i.Rating.Model.Id, i.Capability, i.Reason)).Distinct().ToList(), cancellationToken);
         var now = _time.GetUtcNow();
         var members = new List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)>();
         for (var i = 0; i < items.Count; i++)
@@ -270,14 +270,19 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
     }
 
     private static async Task<Dictionary<Guid, (ClusterState State, int SizeAtResolution)>> LoadClustersAsync(
-        NpgsqlConnection connection, CentroidClustering clustering, string[] groups, CancellationToken ct)
+        NpgsqlConnection connection, CentroidClustering clustering, List<(string ModelId, string Capability, string Reason)> groups,
+        CancellationToken ct)
     {
+        // Joined on the columns, so the lookup goes through ix_tri_clusters_group (a concatenation scanned every cluster).
         await using var command = new NpgsqlCommand(
             $"""
-            select cluster_id, model_id, capability, reason, centroid, size, state, size_at_resolution from {TriageTables.Clusters}
-            where model_id || '|' || capability || '|' || reason = any($1)
+            select cluster_id, model_id, capability, reason, centroid, size, state, size_at_resolution
+            from {TriageTables.Clusters} join unnest($1::text[], $2::text[], $3::text[]) as g(model_id, capability, reason)
+                using (model_id, capability, reason)
             """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = groups });
+        command.Parameters.Add(new NpgsqlParameter { Value = groups.Select(g => g.ModelId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = groups.Select(g => g.Capability).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = groups.Select(g => g.Reason).ToArray() });
         var triage = new Dictionary<Guid, (ClusterState, int)>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

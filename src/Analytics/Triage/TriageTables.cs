@@ -65,6 +65,11 @@ public static class TriageTables
         items.AddColumn<DateTimeOffset>("stored_at").NotNull();
         items.AddColumn<DateTimeOffset>("clustered_at").NotNull();
         items.Indexes.Add(new IndexDefinition("ix_tri_cluster_items_cluster") { Columns = ["cluster_id", "occurred_at"] });
+        // The clusterer's label candidates: a cluster's latest commented items, and its latest items without a comment.
+        // Through the index above alone, a big cluster with few comments was read item by item to find them (153 ms a
+        // page at 10M events, as much PostgreSQL time as the satisfaction projection).
+        items.Indexes.Add(new IndexDefinition("ix_tri_cluster_items_commented") { Columns = ["cluster_id", "occurred_at"], Predicate = "comment is not null" });
+        items.Indexes.Add(new IndexDefinition("ix_tri_cluster_items_uncommented") { Columns = ["cluster_id", "occurred_at"], Predicate = "comment is null" });
         items.Indexes.Add(new IndexDefinition("ix_tri_cluster_items_occurred") { Columns = ["occurred_at"] });
 
         options.Storage.ExtendedSchemaObjects.Add(clusters);
