@@ -248,7 +248,7 @@ public sealed class ReadSeeding : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Store.Options.Projections.Wakeup?.Dispose(); // the daemons' LISTEN connection, which Marten never closes
+        Store.ReleaseProjectionWakeup();
         await Store.DisposeAsync();
         await DataSource.DisposeAsync();
     }

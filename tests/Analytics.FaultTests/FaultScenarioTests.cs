@@ -286,7 +286,7 @@ public sealed class FaultScenarioTests(DedicatedServices services, ITestOutputHe
             await daemon.RebuildProjectionAsync<SatisfactionProjection>(CancellationToken.None);
         }
 
-        store.Options.Projections.Wakeup?.Dispose(); // the daemon's LISTEN connection, which Marten never closes
+        store.ReleaseProjectionWakeup();
 
         var result = await LedgerAudit.AuditAsync("projection throws on one event; rebuilt after the fix", _platform, _ledger, sinceFault);
         Assert.Equal(1, await _platform.ScalarAsync<long>($"select count(*) from {SatisfactionProjection.Responses} where turn_index = 7"));

@@ -55,9 +55,7 @@ public sealed class ReadApiTests : IAsyncLifetime
         await daemon.StartAllAsync();
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         await daemon.StopAllAsync();
-        // The daemon's LISTEN connection (UseListenNotifyForEventAppends) belongs to the wakeup, which neither the
-        // daemon nor the store disposes; left open as the application role, it would keep the database from being dropped.
-        store.Options.Projections.Wakeup?.Dispose();
+        store.ReleaseProjectionWakeup(); // left open as the application role, it keeps the database from being dropped
     }
 
     public async Task DisposeAsync()

@@ -32,7 +32,7 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _store.Options.Projections.Wakeup?.Dispose(); // the daemons' LISTEN connection, which Marten never closes
+        _store.ReleaseProjectionWakeup();
         _store.Dispose();
         await _dataSource.DisposeAsync();
         await _platform.DisposeAsync();

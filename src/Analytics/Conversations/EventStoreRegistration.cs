@@ -80,8 +80,14 @@ public static class EventStoreRegistration
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public void Dispose() => (store as DocumentStore)?.Options.Projections.Wakeup?.Dispose();
+        public void Dispose() => (store as DocumentStore)?.ReleaseProjectionWakeup();
     }
+
+    /// <summary>
+    /// Closes the LISTEN connection of the wakeup Marten created with this store's last daemon (it never closes it itself).
+    /// For daemons built outside a host with <c>BuildProjectionDaemonAsync</c>: call it once they are stopped.
+    /// </summary>
+    public static void ReleaseProjectionWakeup(this DocumentStore store) => store.Options.Projections.Wakeup?.Dispose();
 
     /// <summary>The keyed <see cref="NpgsqlDataSource"/> of the schema owner (the application's own when no owner is configured).</summary>
     public const string OwnerDataSourceKey = "EventStoreOwner";
