@@ -120,9 +120,12 @@ public sealed class TracePropagationTests : IAsyncLifetime
             await chatService.StopAsync();
         }
 
+        // The append span ends before its parent consume span, so the two can reach the receiver in different exports:
+        // wait for both.
         await TestEnvironment.WaitUntilAsync(
-            () => Task.FromResult(_receiver.Spans.Any(s => s.Name == "feedback append" && s.TraceId == traceId)),
-            Timeout, () => Task.FromResult($"no append span in trace {traceId}; spans received:\n{_receiver.Describe()}"));
+            () => Task.FromResult(_receiver.Spans.Any(s => s.Name == "feedback append" && s.TraceId == traceId)
+                && _receiver.Spans.Any(s => s.Name == "analytics-ingest process" && s.TraceId == traceId)),
+            Timeout, () => Task.FromResult($"no append and consume span in trace {traceId}; spans received:\n{_receiver.Describe()}"));
         var consume = _receiver.Spans.Single(s => s.Name == "analytics-ingest process" && s.TraceId == traceId);
         Assert.Equal($"{events.Count}", consume.Attributes["analytics.events.accepted"]);
         foreach (var e in events)
