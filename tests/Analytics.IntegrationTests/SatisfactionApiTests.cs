@@ -58,6 +58,18 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
         Assert.NotEmpty(recount);
         Assert.Equal(recount.OrderBy(x => x.Key).ToList(), fromApi.OrderBy(x => x.Key).ToList());
         Assert.Contains(fromApi, x => x.Key.Item3 == "*" && x.Value.Item3 > 0);
+
+        // The thumbs-down reasons of every model × capability cell (and each model's total) against the same recount.
+        var reasonRecount = await RecountReasonsFromEventStoreAsync();
+        Assert.Contains(reasonRecount, x => x.Key.Capability != "*" && x.Value.Count > 1);
+        foreach (var ((model, capability), expected) in reasonRecount)
+        {
+            var url = $"/api/satisfaction/reasons?model={model}&from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z"
+                + (capability == "*" ? string.Empty : $"&capability={capability}");
+            var reasons = await client.GetFromJsonAsync<JsonElement>(url);
+            var actual = reasons.EnumerateArray().ToDictionary(r => r.GetProperty("reason").GetString()!, r => r.GetProperty("count").GetInt64());
+            Assert.Equal(expected.OrderBy(x => x.Key).ToList(), actual.OrderBy(x => x.Key).ToList());
+        }
     }
 
     [Theory]
@@ -77,6 +89,45 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.Equal(title, problem.GetProperty("title").GetString());
         }
+    }
+
+    /// <summary>
+    /// An independent recount of the reasons of each turn whose latest rating is down, per model and capability of its
+    /// response ("*": the model's total, a turn once), read from mt_events' JSON (stored reasons are enum member names).
+    /// </summary>
+    private async Task<Dictionary<(string Model, string Capability), Dictionary<string, long>>> RecountReasonsFromEventStoreAsync()
+    {
+        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            with responses as (
+                select distinct on (data->>'turnId') data->>'turnId' as turn_id, data->'model'->>'id' as model_id, data->'capabilities' as capabilities
+                from analytics.mt_events where type = 'response_generated_recorded' order by data->>'turnId', seq_id),
+            ratings as (
+                select distinct on (data->>'turnId') data->>'turnId' as turn_id, data->>'rating' as rating, data->'reasons' as reasons
+                from analytics.mt_events where type = 'response_rated_recorded'
+                order by data->>'turnId', (data->>'occurredAt')::timestamptz desc, seq_id desc)
+            select r.model_id, c.capability, reason, count(*)
+            from responses r
+            join ratings g on g.turn_id = r.turn_id and g.rating = 'Down'
+            cross join lateral (select jsonb_array_elements_text(r.capabilities) union select '*') as c(capability)
+            cross join lateral jsonb_array_elements_text(g.reasons) as reason
+            group by 1, 2, 3
+            """, connection);
+        var recount = new Dictionary<(string, string), Dictionary<string, long>>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var key = (reader.GetString(0), reader.GetString(1));
+            if (!recount.TryGetValue(key, out var reasons))
+            {
+                recount[key] = reasons = [];
+            }
+
+            reasons[JsonNamingPolicy.SnakeCaseLower.ConvertName(reader.GetString(2))] = reader.GetInt64(3);
+        }
+
+        return recount;
     }
 
     /// <summary>An independent recount: responses and the latest rating per turn, read from mt_events' JSON.</summary>

@@ -86,9 +86,14 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.Equal(0.75, total.RatingRate.Rate!.Value, 6);
         Assert.True(total.Satisfaction.Lower < total.Satisfaction.Rate && total.Satisfaction.Rate < total.Satisfaction.Upper);
 
+        // Reasons: T1's down (code_error) in both of its capability cells and once in the model total; T4's too_verbose
+        // down is older than its up, so chat has none.
         var reasons = await queries.ReasonsAsync("atlas", null, "code_execution", T0.AddHours(-1), T0.AddHours(1), default);
         Assert.Equal([new ReasonCount("code_error", 1)], reasons);
+        Assert.Equal([new ReasonCount("code_error", 1)], await queries.ReasonsAsync("atlas", null, "browsing", T0.AddHours(-1), T0.AddHours(1), default));
+        Assert.Equal([new ReasonCount("code_error", 1)], await queries.ReasonsAsync("atlas", "2026-11", null, T0.AddHours(-1), T0.AddHours(1), default));
         Assert.Empty(await queries.ReasonsAsync("atlas", null, "chat", T0.AddHours(-1), T0.AddHours(1), default));
+        Assert.Empty(await queries.ReasonsAsync("atlas", "2026-10", null, T0.AddHours(-1), T0.AddHours(1), default));
 
         var web = await queries.OverTimeAsync("atlas", null, null, T0.AddHours(-1), T0.AddHours(1), "hour", new SliceFilter(Surface: "web"), default);
         Assert.Equal((4, 3), (web.Single().Responses, web.Single().Rated));
@@ -182,6 +187,14 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.Equal(0L, (long)(await differences.ExecuteScalarAsync())!);
         var secondDay = (await queries.MatrixAsync(T0.AddHours(2), T0.AddDays(2), "atlas", new SliceFilter(), default)).Single(c => c.Capability == "*");
         Assert.Equal((1, 1, 0, 1), (secondDay.Responses, secondDay.Rated, secondDay.Up, secondDay.Down));
+
+        // Reasons: T1 went up → down (code_error) → withdrawn → up, so it has none (its counter rows were deleted when they
+        // reached zero, which the row-for-row comparison above holds the one-page rebuild to); T2's too_verbose down counts
+        // in the hour of its response, the next day; T4's down has no reason.
+        Assert.Empty(await queries.ReasonsAsync("atlas", null, "code_execution", T0.AddDays(-1), T0.AddDays(2), default));
+        Assert.Equal([new ReasonCount("too_verbose", 1)], await queries.ReasonsAsync("atlas", null, null, T0.AddDays(-1), T0.AddDays(2), default));
+        Assert.Equal([new ReasonCount("too_verbose", 1)], await queries.ReasonsAsync("atlas", null, "chat", T0.AddHours(24), T0.AddHours(26), default));
+        Assert.Empty(await queries.ReasonsAsync("atlas", null, "chat", T0.AddDays(-1), T0.AddHours(24), default));
     }
 
     private Task<List<string>> TableRowsAsync() => SatisfactionTables.RowsAsync(_dataSource);

@@ -34,6 +34,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
     public const string Cells = EventStoreRegistration.SchemaName + ".sat_cells";
     public const string CellTotals = EventStoreRegistration.SchemaName + ".sat_cell_totals";
     public const string CellDays = EventStoreRegistration.SchemaName + ".sat_cell_days";
+    public const string CellReasons = EventStoreRegistration.SchemaName + ".sat_cell_reasons";
 
     /// <summary>Slice value when a response's conversation was not projected before it (or has no experiment).</summary>
     public const string Unknown = "";
@@ -137,6 +138,19 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             days.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
         }
 
+        // Thumbs-down reasons per unsliced cell and hour: how many turns of the cell are currently rated down with that
+        // reason (a down with two reasons counts under both; a flip or a withdrawal takes it out again). Keyed for the
+        // reasons query: one model and capability over a range of hours. Rows that reach zero are deleted after each page
+        // (DeleteSpentReasons), so the table is the same whatever the page boundaries.
+        var reasons = new Table(CellReasons);
+        reasons.AddColumn<string>("model_id").AsPrimaryKey();
+        reasons.AddColumn<string>("capability").AsPrimaryKey();
+        reasons.AddColumn<DateTimeOffset>("hour").AsPrimaryKey();
+        reasons.AddColumn<string>("model_version").AsPrimaryKey();
+        reasons.AddColumn<string>("reason").AsPrimaryKey();
+        reasons.AddColumn<long>("down").NotNull().DefaultValueByExpression("0");
+        reasons.Indexes.Add(new IndexDefinition("ix_sat_cell_reasons_spent") { Columns = ["model_id"], Predicate = "down = 0" });
+
         IncludeType<ConversationStartedRecorded>();
         IncludeType<ResponseGeneratedRecorded>();
         IncludeType<ResponseRatedRecorded>();
@@ -144,7 +158,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         Options.BatchSize = PageSize;
         Options.MaximumHopperSize = 4 * PageSize;
 
-        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals, days })
+        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals, days, reasons })
         {
             SchemaObjects.Add(table);
             Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
@@ -200,6 +214,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         if (parameters is not null)
         {
             operations.QueueSqlCommand(PageSql, parameters);
+            operations.QueueSqlCommand(DeleteSpentReasons);
         }
     }
 
@@ -223,6 +238,13 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
 
         return null;
     }
+
+    /// <summary>
+    /// Deletes the reason counters that a page brought to zero (a down flipped or withdrawn): a page that holds the down and
+    /// its flip never writes the row, so without this the table would depend on where pages begin. Reads the partial index
+    /// of zero rows only.
+    /// </summary>
+    internal static readonly string DeleteSpentReasons = $"delete from {CellReasons} where down = 0";
 
     private const string Counters = "responses, rated, up, down, regenerations, latency_sum";
 
@@ -316,7 +338,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from {Responses}
             where turn_id = any({ratedWithoutResponse})
                 or turn_id = any(array(select turn_id from response_rows except select turn_id from new_responses))),
-        stored_ratings as (select turn_id, rating from {Ratings} where turn_id = any({touched})),
+        stored_ratings as (select turn_id, rating, reasons from {Ratings} where turn_id = any({touched})),
         new_ratings as (
             insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
             select turn_id, conversation_id, occurred_at, rating, string_to_array(reasons, chr(31)), comment, model_id, model_version,
@@ -325,7 +347,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             on conflict (turn_id) do update set occurred_at = excluded.occurred_at, rating = excluded.rating, reasons = excluded.reasons,
                 comment = excluded.comment, model_id = excluded.model_id, model_version = excluded.model_version, capabilities = excluded.capabilities
             where current.occurred_at <= excluded.occurred_at
-            returning turn_id, rating),
+            returning turn_id, rating, reasons),
         -- One row per touched turn, by grouping rather than joining (the row estimates of array parameters are guesses,
         -- and a join planned for 10 rows that meets thousands is quadratic).
         counted as (
@@ -333,19 +355,22 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                 max(capabilities) as capabilities, max(surface) as surface, max(custom_instructions) as custom_instructions,
                 max(experiment_arm) as experiment_arm, max(regenerations) as regenerations, max(latency) as latency,
                 case when bool_or(is_new) then null else max(rating) filter (where source = 'stored') end as rating_before,
-                coalesce(max(rating) filter (where source = 'new'), max(rating) filter (where source = 'stored')) as rating_after
+                coalesce(max(rating) filter (where source = 'new'), max(rating) filter (where source = 'stored')) as rating_after,
+                case when bool_or(is_new) then null else max(reasons) filter (where source = 'stored') end as reasons_before,
+                case when bool_or(source = 'new') then max(reasons) filter (where source = 'new')
+                     else max(reasons) filter (where source = 'stored') end as reasons_after
             from (
                 select turn_id, false as is_new, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
-                    0 as regenerations, 0 as latency, null::text as rating, 'response' as source
+                    0 as regenerations, 0 as latency, null::text as rating, null::text[] as reasons, 'response' as source
                 from stored_responses
                 union all
                 select turn_id, true, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
-                    (regenerated_from is not null)::int, latency_ms, null, 'response'
+                    (regenerated_from is not null)::int, latency_ms, null, null, 'response'
                 from new_responses
                 union all
-                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, 'stored' from stored_ratings
+                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, reasons, 'stored' from stored_ratings
                 union all
-                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, 'new' from new_ratings) facts
+                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, reasons, 'new' from new_ratings) facts
             group by turn_id
             having bool_or(source = 'response')),
         deltas as (
@@ -356,6 +381,22 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                 coalesce((c.rating_after = 'down')::int, 0) - coalesce((c.rating_before = 'down')::int, 0) as down,
                 c.regenerations, c.latency
             from counted c cross join lateral unnest(c.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
+        -- Thumbs-down reasons: each reason of the turn's down after the page counts +1, each of its down before the page -1,
+        -- in every capability cell of the response and in the model total.
+        reason_deltas as (
+            select c.hour, c.model_id, c.model_version, cap.name as capability, moved.reason, sum(moved.down) as down
+            from counted c
+            cross join lateral unnest(c.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
+            cross join lateral (
+                select reason, 1 as down from unnest(case when c.rating_after = 'down' then c.reasons_after end) as reason
+                union all
+                select reason, -1 from unnest(case when c.rating_before = 'down' then c.reasons_before end) as reason) moved
+            group by c.hour, c.model_id, c.model_version, cap.name, moved.reason
+            having sum(moved.down) <> 0),
+        reasons_moved as (
+            insert into {CellReasons} as cell (model_id, capability, hour, model_version, reason, down)
+            select model_id, capability, hour, model_version, reason, down from reason_deltas
+            on conflict (model_id, capability, hour, model_version, reason) do update set down = cell.down + excluded.down),
         -- The counters per sliced cell, then the unsliced hourly and daily counters from those sums (fewer rows to group
         -- than the deltas: a response with two capabilities has three delta rows).
         sliced_sums as (

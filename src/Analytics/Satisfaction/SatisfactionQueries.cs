@@ -154,18 +154,20 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         return points;
     }
 
-    /// <summary>Thumbs-down reasons of one model (version, capability) in [from, to), most frequent first.</summary>
+    /// <summary>
+    /// Thumbs-down reasons of one model (version, capability; all capabilities when none) in [from, to), most frequent
+    /// first: the turns whose response falls in the window and whose current rating is down, per reason, from the reason
+    /// counters (sat_cell_reasons).
+    /// </summary>
     public async Task<IReadOnlyList<ReasonCount>> ReasonsAsync(string modelId, string? version, string? capability,
         DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            select reason, count(*)
-            from {SatisfactionProjection.Ratings} g
-            join {SatisfactionProjection.Responses} r on r.turn_id = g.turn_id
-            cross join lateral unnest(g.reasons) as reason
-            where g.rating = 'down' and r.hour >= $1 and r.hour < $2 and r.model_id = $3
-                and ($4::text is null or r.model_version = $4) and ($5::text is null or $5 = any(r.capabilities))
-            group by 1 order by 2 desc, 1
+            select reason, sum(down)::bigint
+            from {SatisfactionProjection.CellReasons}
+            where model_id = $3 and capability = coalesce($5::text, '{AllCapabilities}') and hour >= $1 and hour < $2
+                and ($4::text is null or model_version = $4)
+            group by reason having sum(down) > 0 order by 2 desc, 1
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
         command.Parameters.Add(new NpgsqlParameter { Value = to.ToUniversalTime() });
