@@ -198,6 +198,7 @@ public static class ReadBenchmark
                 static string Iso(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
                 var matrixPath = $"api/satisfaction/matrix?from={Iso(matrixFrom)}&to={Iso(end)}";
                 var overTimePath = $"api/satisfaction/over-time?model={OverTimeModel}&bucket=hour&from={Iso(overTimeFrom)}&to={Iso(end)}";
+                var reasonsPath = $"api/satisfaction/reasons?model={OverTimeModel}&from={Iso(matrixFrom)}&to={Iso(end)}";
 
                 matrixPlan = await seeding.ExplainAsync(SatisfactionQueries.UnslicedMatrixSql,
                     SatisfactionQueries.UnslicedMatrixParameters(matrixFrom, end, null), ct);
@@ -242,6 +243,7 @@ public static class ReadBenchmark
                     Step("Warm-up (3 s per endpoint, not reported)");
                     await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, matrixPath, t), ct);
                     await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, overTimePath, t), ct);
+                    await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, reasonsPath, t), ct);
 
                     var loads = new List<LoadResult>();
                     async Task<LoadResult> Load(string name, Func<int, CancellationToken, Task> operation)
@@ -263,6 +265,7 @@ public static class ReadBenchmark
 
                     var apiMatrix = await Load($"API matrix, {settings.Days} days", (c, t) => Get(c, matrixPath, t));
                     var apiOverTime = await Load($"API over-time {OverTimeModel}, hourly, 7 days", (c, t) => Get(c, overTimePath, t));
+                    var apiReasons = await Load($"API reasons {OverTimeModel}, {settings.Days} days", (c, t) => Get(c, reasonsPath, t));
 
                     await using var direct = NpgsqlDataSource.Create(isolation.ConnectionString(database, settings.Clients + 2));
                     var queries = new SatisfactionQueries(direct);
@@ -271,11 +274,15 @@ public static class ReadBenchmark
                         (_, t) => queries.MatrixAsync(matrixFrom, end, null, new SliceFilter(), t));
                     var sqlOverTime = await Load($"Npgsql over-time {OverTimeModel}, hourly, 7 days (baseline)",
                         (_, t) => queries.OverTimeAsync(OverTimeModel, null, null, overTimeFrom, end, "hour", new SliceFilter(), t));
+                    var sqlReasons = await Load($"Npgsql reasons {OverTimeModel}, {settings.Days} days (baseline)",
+                        (_, t) => queries.ReasonsAsync(OverTimeModel, null, null, matrixFrom, end, t));
 
                     targets.Add(($"API matrix p99 < 100 ms with {settings.Clients} clients",
                         FormattableString.Invariant($"{apiMatrix.P99Ms:N0} ms (Npgsql alone: {sqlMatrix.P99Ms:N0} ms)"), apiMatrix.P99Ms < 100));
                     targets.Add(($"API over-time p99 (no target; beside Npgsql)",
                         FormattableString.Invariant($"{apiOverTime.P99Ms:N0} ms (Npgsql alone: {sqlOverTime.P99Ms:N0} ms)"), null));
+                    targets.Add(($"API reasons p99 (no target; beside Npgsql)",
+                        FormattableString.Invariant($"{apiReasons.P99Ms:N0} ms (Npgsql alone: {sqlReasons.P99Ms:N0} ms)"), null));
                 }
                 finally
                 {

@@ -192,6 +192,31 @@ public sealed partial class DashboardQueryTests(DashboardPlatformFixture fixture
     }
 
     [Theory]
+    [InlineData("Thumbs-down reasons per cell")]
+    [InlineData("Thumbs-down reasons over time")]
+    public async Task A_reasons_panel_reads_the_same_from_the_reason_counters_as_from_the_facts(string title)
+    {
+        // With every slice "All" the panel reads sat_cell_reasons; with a slice filter it reads the facts. Selecting every
+        // surface and both custom-instruction values filters nothing out (each conversation has them), so both must agree.
+        var (file, dashboard) = DashboardFiles.Load().Single(d => d.File == "capability-failures.json");
+        var panel = DashboardFiles.Panels(dashboard).Single(p => (string?)p["title"] == title);
+        var variables = DashboardFiles.Variables(dashboard).Where(v => (string?)v["type"] == "query").ToList();
+        await using var reader = NpgsqlDataSource.Create(fixture.ReaderConnectionString);
+        var (counters, options) = await ResolveVariablesAsync(reader, file, variables, []);
+        var facts = Copy(counters).With("surface", options["surface"]).With("custom_instructions", options["custom_instructions"]);
+
+        var sql = (string)panel["targets"]![0]!["rawSql"]!;
+        var fromCounters = Rows(await RunAsync(reader, counters.Expand(sql), $"{title} (counters)"));
+        var fromFacts = Rows(await RunAsync(reader, facts.Expand(sql), $"{title} (facts)"));
+        Assert.True(fromCounters.Count > 3, $"{title}: {fromCounters.Count} rows");
+        Assert.Equal(fromFacts, fromCounters);
+
+        static List<string> Rows(DataTable table) => table.Rows.Cast<DataRow>()
+            .Select(r => string.Join(" | ", r.ItemArray.Select(v => v is double d ? d.ToString("F9", CultureInfo.InvariantCulture) : Convert.ToString(v, CultureInfo.InvariantCulture))))
+            .ToList();
+    }
+
+    [Theory]
     [InlineData("select count(*) from analytics.mt_events")]
     [InlineData("select count(*) from analytics.mt_streams")]
     [InlineData("select count(*) from analytics.mt_event_progression")]
