@@ -58,6 +58,38 @@ public class BradleyTerryTests
     }
 
     [Fact]
+    public void Above_the_exact_limit_the_Poisson_bootstrap_gives_the_intervals_of_redrawing_every_comparison()
+    {
+        // 30,000 comparisons (above ExactResamplingLimit) among four models with ties and both-bad: the same leaderboard
+        // with every comparison redrawn (the limit raised) and with Poisson-drawn counts. 1,000 rounds, so the 2.5 and 97.5
+        // percentiles themselves are steady; their widths and bounds must agree to within a tenth of a width.
+        var pairs = new List<PairOutcome>
+        {
+            new("a", "b", 2_400, 2_000, 500, 100),
+            new("a", "c", 2_000, 2_300, 500, 200),
+            new("a", "d", 3_000, 1_500, 400, 100),
+            new("b", "c", 2_200, 2_200, 400, 200),
+            new("b", "d", 2_800, 1_700, 400, 100),
+            new("c", "d", 2_600, 1_800, 500, 100),
+        };
+        Assert.True(pairs.Sum(p => p.Total) > BradleyTerry.ExactResamplingLimit);
+
+        var exact = BradleyTerry.Leaderboard(pairs, rounds: 1_000, seed: 3, exactResamplingLimit: long.MaxValue).ToDictionary(r => r.Model);
+        var poisson = BradleyTerry.Leaderboard(pairs, rounds: 1_000, seed: 4).ToDictionary(r => r.Model);
+        foreach (var (model, e) in exact)
+        {
+            var p = poisson[model];
+            var width = e.Upper - e.Lower;
+            Assert.True(width > 5, $"{model}: exact interval only {width:F2} points wide");
+            Assert.Equal(e.Rating, p.Rating, 9); // the point estimate does not depend on the bootstrap
+            Assert.InRange(p.Upper - p.Lower, 0.9 * width, 1.1 * width);
+            Assert.InRange(p.Lower, e.Lower - 0.1 * width, e.Lower + 0.1 * width);
+            Assert.InRange(p.Upper, e.Upper - 0.1 * width, e.Upper + 0.1 * width);
+            Assert.Equal(e.Rank, p.Rank);
+        }
+    }
+
+    [Fact]
     public void A_model_that_won_everything_still_gets_a_finite_rating()
     {
         var ratings = BradleyTerry.Fit([new PairOutcome("a", "b", 10, 0, 0, 0)]);

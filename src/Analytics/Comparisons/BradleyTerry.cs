@@ -1,3 +1,4 @@
+using MathNet.Numerics.Distributions;
 using MathNet.Numerics.Statistics;
 
 namespace Analytics.Comparisons;
@@ -16,6 +17,10 @@ public sealed record RatedModel(string Model, double Rating, double Lower, doubl
 /// count as half a win for each side; ratings are on the Elo scale (400 points = 10× the odds, the
 /// geometric mean of strengths at 1000); 95% intervals from a bootstrap over comparisons (percentiles
 /// 2.5 and 97.5); rank = 1 + the number of models whose lower bound is above this model's upper bound.
+/// Up to <see cref="ExactResamplingLimit"/> comparisons a bootstrap round draws every comparison again with replacement,
+/// as Arena does; above it, a round draws each pair-outcome count from a Poisson distribution with that count as its mean
+/// (the Poisson bootstrap: each comparison weighted Poisson(1), Hanley &amp; MacGibbon 2006), which costs the same whatever
+/// the number of comparisons and gives the same intervals at these sizes (a unit test holds the two together).
 /// The fit is Hunter's (2004) MM algorithm, which converges to the maximum-likelihood strengths whenever
 /// the comparison graph is connected.
 /// </summary>
@@ -84,8 +89,15 @@ public static class BradleyTerry
         return models.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => Anchor + Scale * Math.Log10(strength[x.i]));
     }
 
+    /// <summary>
+    /// Comparisons (all pairs together) up to which the bootstrap redraws every comparison: 20,000 comparisons × 200 rounds
+    /// take ~0.1 s; 190,000 (30 days of the simulator at 10M events) took 1.4 s, and the cost grows with the window.
+    /// </summary>
+    public const long ExactResamplingLimit = 20_000;
+
     /// <summary>Ratings with bootstrap intervals (resampling comparisons with replacement) and Arena ranks.</summary>
-    public static IReadOnlyList<RatedModel> Leaderboard(IReadOnlyList<PairOutcome> pairs, int rounds = 200, int seed = 1)
+    public static IReadOnlyList<RatedModel> Leaderboard(IReadOnlyList<PairOutcome> pairs, int rounds = 200, int seed = 1,
+        long exactResamplingLimit = ExactResamplingLimit)
     {
         if (pairs.Count == 0)
         {
@@ -94,10 +106,13 @@ public static class BradleyTerry
 
         var point = Fit(pairs);
         var random = new Random(seed);
+        Func<PairOutcome, PairOutcome> resample = pairs.Sum(p => p.Total) <= exactResamplingLimit
+            ? p => Resample(p, random)
+            : p => PoissonResample(p, random);
         var samples = point.Keys.ToDictionary(m => m, _ => new List<double>(rounds));
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var (model, rating) in Fit(pairs.Select(p => Resample(p, random)).ToList()))
+            foreach (var (model, rating) in Fit(pairs.Select(resample).ToList()))
             {
                 samples[model].Add(rating);
             }
@@ -114,6 +129,13 @@ public static class BradleyTerry
                 comparisons[x.Key]))
             .OrderBy(r => r.Rank).ThenByDescending(r => r.Rating)
             .ToList();
+    }
+
+    /// <summary>The Poisson bootstrap of a pair: each outcome count drawn from Poisson(count) (MathNet's sampler: constant time).</summary>
+    private static PairOutcome PoissonResample(PairOutcome pair, Random random)
+    {
+        long Draw(long count) => count == 0 ? 0 : Poisson.Sample(random, count);
+        return pair with { AWins = Draw(pair.AWins), BWins = Draw(pair.BWins), Ties = Draw(pair.Ties), BothBad = Draw(pair.BothBad) };
     }
 
     /// <summary>Draws the pair's comparisons again with replacement (a multinomial over its four outcomes).</summary>
