@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using Analytics.Comparisons;
 using Analytics.Satisfaction;
 using Analytics.Triage;
 using Npgsql;
@@ -199,6 +200,7 @@ public static class ReadBenchmark
                 var matrixPath = $"api/satisfaction/matrix?from={Iso(matrixFrom)}&to={Iso(end)}";
                 var overTimePath = $"api/satisfaction/over-time?model={OverTimeModel}&bucket=hour&from={Iso(overTimeFrom)}&to={Iso(end)}";
                 var reasonsPath = $"api/satisfaction/reasons?model={OverTimeModel}&from={Iso(matrixFrom)}&to={Iso(end)}";
+                var leaderboardPath = $"api/comparisons/leaderboard?from={Iso(matrixFrom)}&to={Iso(end)}";
 
                 matrixPlan = await seeding.ExplainAsync(SatisfactionQueries.UnslicedMatrixSql,
                     SatisfactionQueries.UnslicedMatrixParameters(matrixFrom, end, null), ct);
@@ -244,6 +246,7 @@ public static class ReadBenchmark
                     await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, matrixPath, t), ct);
                     await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, overTimePath, t), ct);
                     await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, reasonsPath, t), ct);
+                    await QueryLoad.RunAsync("warm-up", settings.Clients, TimeSpan.FromSeconds(3), (c, t) => Get(c, leaderboardPath, t), ct);
 
                     var loads = new List<LoadResult>();
                     async Task<LoadResult> Load(string name, Func<int, CancellationToken, Task> operation)
@@ -266,6 +269,7 @@ public static class ReadBenchmark
                     var apiMatrix = await Load($"API matrix, {settings.Days} days", (c, t) => Get(c, matrixPath, t));
                     var apiOverTime = await Load($"API over-time {OverTimeModel}, hourly, 7 days", (c, t) => Get(c, overTimePath, t));
                     var apiReasons = await Load($"API reasons {OverTimeModel}, {settings.Days} days", (c, t) => Get(c, reasonsPath, t));
+                    var apiLeaderboard = await Load($"API leaderboard, {settings.Days} days, 200 bootstrap rounds", (c, t) => Get(c, leaderboardPath, t));
 
                     await using var direct = NpgsqlDataSource.Create(isolation.ConnectionString(database, settings.Clients + 2));
                     var queries = new SatisfactionQueries(direct);
@@ -276,6 +280,9 @@ public static class ReadBenchmark
                         (_, t) => queries.OverTimeAsync(OverTimeModel, null, null, overTimeFrom, end, "hour", new SliceFilter(), t));
                     var sqlReasons = await Load($"Npgsql reasons {OverTimeModel}, {settings.Days} days (baseline)",
                         (_, t) => queries.ReasonsAsync(OverTimeModel, null, null, matrixFrom, end, t));
+                    var comparisons = new ComparisonQueries(direct);
+                    var sqlPairs = await Load($"Npgsql pair counts, {settings.Days} days (baseline: the leaderboard's SQL)",
+                        (_, t) => comparisons.PairsAsync(null, matrixFrom, end, t));
 
                     targets.Add(($"API matrix p99 < 100 ms with {settings.Clients} clients",
                         FormattableString.Invariant($"{apiMatrix.P99Ms:N0} ms (Npgsql alone: {sqlMatrix.P99Ms:N0} ms)"), apiMatrix.P99Ms < 100));
@@ -283,6 +290,8 @@ public static class ReadBenchmark
                         FormattableString.Invariant($"{apiOverTime.P99Ms:N0} ms (Npgsql alone: {sqlOverTime.P99Ms:N0} ms)"), null));
                     targets.Add(($"API reasons p99 (no target; beside Npgsql)",
                         FormattableString.Invariant($"{apiReasons.P99Ms:N0} ms (Npgsql alone: {sqlReasons.P99Ms:N0} ms)"), null));
+                    targets.Add(($"API leaderboard p99 (no target; beside its SQL)",
+                        FormattableString.Invariant($"{apiLeaderboard.P99Ms:N0} ms (pair counts through Npgsql: {sqlPairs.P99Ms:N0} ms)"), null));
                 }
                 finally
                 {

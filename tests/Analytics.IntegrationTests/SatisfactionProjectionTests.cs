@@ -1,3 +1,4 @@
+using Analytics.Comparisons;
 using Analytics.Contracts;
 using Analytics.Conversations;
 using Analytics.Ingesting;
@@ -195,6 +196,15 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.Equal([new ReasonCount("too_verbose", 1)], await queries.ReasonsAsync("atlas", null, null, T0.AddDays(-1), T0.AddDays(2), default));
         Assert.Equal([new ReasonCount("too_verbose", 1)], await queries.ReasonsAsync("atlas", null, "chat", T0.AddHours(24), T0.AddHours(26), default));
         Assert.Empty(await queries.ReasonsAsync("atlas", null, "chat", T0.AddDays(-1), T0.AddHours(24), default));
+
+        // Pairs: the comparison went A → B, then an older tie (ignored): B (atlas@2026-10, which sorts first) won, once,
+        // under its capability and in the total; none under another capability.
+        var comparisons = new ComparisonQueries(_dataSource);
+        var expected = new PairOutcome("atlas@2026-10", "atlas@2026-11", 1, 0, 0, 0);
+        Assert.Equal([expected], await comparisons.PairsAsync(null, T0.AddDays(-1), T0.AddDays(2), default));
+        Assert.Equal([expected], await comparisons.PairsAsync("chat", T0.AddDays(-1), T0.AddDays(2), default));
+        Assert.Empty(await comparisons.PairsAsync("browsing", T0.AddDays(-1), T0.AddDays(2), default));
+        Assert.Empty(await comparisons.PairsAsync(null, T0.AddHours(1), T0.AddDays(2), default)); // made at T0 + 40 min
     }
 
     private Task<List<string>> TableRowsAsync() => SatisfactionTables.RowsAsync(_dataSource);

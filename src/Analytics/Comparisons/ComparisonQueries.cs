@@ -3,25 +3,20 @@ using Npgsql;
 
 namespace Analytics.Comparisons;
 
-/// <summary>Pairwise outcomes from sat_comparisons; models are named "id@version".</summary>
+/// <summary>Pairwise outcomes from the pair counters; models are named "id@version".</summary>
 public sealed class ComparisonQueries(NpgsqlDataSource dataSource)
 {
-    /// <summary>Outcome counts per unordered model pair (A is the alphabetically first), for one capability or all.</summary>
+    /// <summary>
+    /// Outcome counts per unordered model pair (A is the alphabetically first), for one capability or all, of the
+    /// comparisons made in [from, to): sums of the pair counters (sat_pair_counts).
+    /// </summary>
     public async Task<IReadOnlyList<PairOutcome>> PairsAsync(string? capability, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            with c as (
-                select a_model_id || '@' || a_model_version as a, b_model_id || '@' || b_model_version as b, preferred
-                from {SatisfactionProjection.Comparisons}
-                where hour >= $1 and hour < $2 and ($3::text is null or $3 = any(capabilities))),
-            oriented as (
-                select least(a, b) as x, greatest(a, b) as y,
-                    case when preferred = 'tie' or preferred = 'both_bad' then preferred
-                         when (preferred = 'a') = (a <= b) then 'x' else 'y' end as outcome
-                from c where a <> b)
-            select x, y, count(*) filter (where outcome = 'x'), count(*) filter (where outcome = 'y'),
-                count(*) filter (where outcome = 'tie'), count(*) filter (where outcome = 'both_bad')
-            from oriented group by 1, 2 order by 1, 2
+            select model_x, model_y, sum(x_wins)::bigint, sum(y_wins)::bigint, sum(ties)::bigint, sum(both_bad)::bigint
+            from {SatisfactionProjection.PairCounts}
+            where capability = coalesce($3::text, '{SatisfactionQueries.AllCapabilities}') and hour >= $1 and hour < $2
+            group by 1, 2 order by 1, 2
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
         command.Parameters.Add(new NpgsqlParameter { Value = to.ToUniversalTime() });

@@ -35,6 +35,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
     public const string CellTotals = EventStoreRegistration.SchemaName + ".sat_cell_totals";
     public const string CellDays = EventStoreRegistration.SchemaName + ".sat_cell_days";
     public const string CellReasons = EventStoreRegistration.SchemaName + ".sat_cell_reasons";
+    public const string PairCounts = EventStoreRegistration.SchemaName + ".sat_pair_counts";
 
     /// <summary>Slice value when a response's conversation was not projected before it (or has no experiment).</summary>
     public const string Unknown = "";
@@ -151,6 +152,19 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         reasons.AddColumn<long>("down").NotNull().DefaultValueByExpression("0");
         reasons.Indexes.Add(new IndexDefinition("ix_sat_cell_reasons_spent") { Columns = ["model_id"], Predicate = "down = 0" });
 
+        // Side-by-side outcomes per capability ("*": every comparison once) × hour × unordered model pair ("id@version";
+        // model_x sorts first): wins of each side, ties, both bad, by each comparison's current preference. A comparison
+        // never changes its key (its first copy sets hour, capabilities and candidates), so a row never returns to zero.
+        var pairs = new Table(PairCounts);
+        pairs.AddColumn<string>("capability").AsPrimaryKey();
+        pairs.AddColumn<DateTimeOffset>("hour").AsPrimaryKey();
+        pairs.AddColumn<string>("model_x").AsPrimaryKey();
+        pairs.AddColumn<string>("model_y").AsPrimaryKey();
+        foreach (var counter in new[] { "x_wins", "y_wins", "ties", "both_bad" })
+        {
+            pairs.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
+        }
+
         IncludeType<ConversationStartedRecorded>();
         IncludeType<ResponseGeneratedRecorded>();
         IncludeType<ResponseRatedRecorded>();
@@ -158,7 +172,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         Options.BatchSize = PageSize;
         Options.MaximumHopperSize = 4 * PageSize;
 
-        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals, days, reasons })
+        foreach (var table in new[] { conversations, responses, ratings, comparisons, cells, totals, days, reasons, pairs })
         {
             SchemaObjects.Add(table);
             Options.DeleteDataInTableOnTeardown(table.Identifier.QualifiedName);
@@ -310,6 +324,9 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             insert into {Conversations} (conversation_id, started_at, surface, locale, custom_instructions, experiment_id, experiment_arm)
             select * from conversation_rows
             on conflict (conversation_id) do nothing),
+        stored_comparisons as (
+            select comparison_id, hour, capabilities, a_model_id, a_model_version, b_model_id, b_model_version, preferred
+            from {Comparisons} where comparison_id = any(array(select comparison_id from comparison_rows))),
         new_comparisons as (
             insert into {Comparisons} as current (comparison_id, conversation_id, occurred_at, hour, a_turn_id, a_model_id, a_model_version,
                 b_turn_id, b_model_id, b_model_version, preferred, capabilities, reasons)
@@ -317,7 +334,33 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                 b_model_version, preferred, string_to_array(capabilities, chr(31)), string_to_array(reasons, chr(31))
             from comparison_rows
             on conflict (comparison_id) do update set occurred_at = excluded.occurred_at, preferred = excluded.preferred, reasons = excluded.reasons
-            where current.occurred_at <= excluded.occurred_at),
+            where current.occurred_at <= excluded.occurred_at
+            returning comparison_id, hour, capabilities, a_model_id, a_model_version, b_model_id, b_model_version, preferred),
+        -- Pair outcomes: a comparison the page inserted or updated counts its preference after the page (+1) and, when it was
+        -- stored before, no longer its preference before (-1). A stale copy (not updated) moves nothing.
+        pair_moves as (
+            select hour, capabilities, a_model_id || '@' || a_model_version as a, b_model_id || '@' || b_model_version as b, preferred, 1 as n
+            from new_comparisons
+            union all
+            select s.hour, s.capabilities, s.a_model_id || '@' || s.a_model_version, s.b_model_id || '@' || s.b_model_version, s.preferred, -1
+            from stored_comparisons s where s.comparison_id = any(array(select comparison_id from new_comparisons))),
+        pair_deltas as (
+            select cap.name as capability, m.hour, least(m.a, m.b) as model_x, greatest(m.a, m.b) as model_y,
+                sum(m.n) filter (where m.preferred not in ('tie', 'both_bad') and (m.preferred = 'a') = (m.a <= m.b)) as x_wins,
+                sum(m.n) filter (where m.preferred not in ('tie', 'both_bad') and (m.preferred = 'a') <> (m.a <= m.b)) as y_wins,
+                sum(m.n) filter (where m.preferred = 'tie') as ties,
+                sum(m.n) filter (where m.preferred = 'both_bad') as both_bad
+            from pair_moves m
+            cross join lateral unnest(m.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
+            where m.a <> m.b
+            group by cap.name, m.hour, least(m.a, m.b), greatest(m.a, m.b)),
+        pairs_moved as (
+            insert into {PairCounts} as cell (capability, hour, model_x, model_y, x_wins, y_wins, ties, both_bad)
+            select capability, hour, model_x, model_y, coalesce(x_wins, 0), coalesce(y_wins, 0), coalesce(ties, 0), coalesce(both_bad, 0)
+            from pair_deltas
+            where coalesce(x_wins, 0) <> 0 or coalesce(y_wins, 0) <> 0 or coalesce(ties, 0) <> 0 or coalesce(both_bad, 0) <> 0
+            on conflict (capability, hour, model_x, model_y) do update set x_wins = cell.x_wins + excluded.x_wins,
+                y_wins = cell.y_wins + excluded.y_wins, ties = cell.ties + excluded.ties, both_bad = cell.both_bad + excluded.both_bad),
         new_responses as (
             insert into {Responses} (turn_id, conversation_id, occurred_at, hour, model_id, model_version, model_variant, capabilities,
                 turn_index, latency_ms, regenerated_from, prompt_excerpt, response_excerpt, surface, custom_instructions, experiment_arm)

@@ -44,6 +44,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
         (SatisfactionProjection.CellTotals, "hour, model_id, model_version, capability"),
         (SatisfactionProjection.CellDays, "day, model_id, model_version, capability"),
         (SatisfactionProjection.CellReasons, "model_id, capability, hour, model_version, reason"),
+        (SatisfactionProjection.PairCounts, "capability, hour, model_x, model_y"),
     ];
 
     public sealed record Progress(long Replayed, long Ceiling, TimeSpan Elapsed);
