@@ -346,19 +346,19 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from stored_comparisons s where s.comparison_id = any(array(select comparison_id from new_comparisons))),
         pair_deltas as (
             select cap.name as capability, m.hour, least(m.a, m.b) as model_x, greatest(m.a, m.b) as model_y,
-                sum(m.n) filter (where m.preferred not in ('tie', 'both_bad') and (m.preferred = 'a') = (m.a <= m.b)) as x_wins,
-                sum(m.n) filter (where m.preferred not in ('tie', 'both_bad') and (m.preferred = 'a') <> (m.a <= m.b)) as y_wins,
-                sum(m.n) filter (where m.preferred = 'tie') as ties,
-                sum(m.n) filter (where m.preferred = 'both_bad') as both_bad
+                coalesce(sum(m.n) filter (where m.preferred not in ('tie', 'both_bad') and (m.preferred = 'a') = (m.a <= m.b)), 0) as x_wins,
+                coalesce(sum(m.n) filter (where m.preferred not in ('tie', 'both_bad') and (m.preferred = 'a') <> (m.a <= m.b)), 0) as y_wins,
+                coalesce(sum(m.n) filter (where m.preferred = 'tie'), 0) as ties,
+                coalesce(sum(m.n) filter (where m.preferred = 'both_bad'), 0) as both_bad
             from pair_moves m
             cross join lateral unnest(m.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
             where m.a <> m.b
             group by cap.name, m.hour, least(m.a, m.b), greatest(m.a, m.b)),
         pairs_moved as (
             insert into {PairCounts} as cell (capability, hour, model_x, model_y, x_wins, y_wins, ties, both_bad)
-            select capability, hour, model_x, model_y, coalesce(x_wins, 0), coalesce(y_wins, 0), coalesce(ties, 0), coalesce(both_bad, 0)
+            select capability, hour, model_x, model_y, x_wins, y_wins, ties, both_bad
             from pair_deltas
-            where coalesce(x_wins, 0) <> 0 or coalesce(y_wins, 0) <> 0 or coalesce(ties, 0) <> 0 or coalesce(both_bad, 0) <> 0
+            where x_wins <> 0 or y_wins <> 0 or ties <> 0 or both_bad <> 0
             on conflict (capability, hour, model_x, model_y) do update set x_wins = cell.x_wins + excluded.x_wins,
                 y_wins = cell.y_wins + excluded.y_wins, ties = cell.ties + excluded.ties, both_bad = cell.both_bad + excluded.both_bad),
         new_responses as (
