@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -15,6 +16,13 @@ public sealed class FeedbackEventBatch
 
     public IReadOnlyList<JsonElement> Events { get; }
 
+    /// <summary>
+    /// Elements of an array body that are not JSON on their own (an invalid escape, a raw control character): the body
+    /// as a whole could not be parsed, so it was split into its elements (<see cref="JsonArraySplitter"/>), and these
+    /// are refused alone while the others are read.
+    /// </summary>
+    public IReadOnlyList<UnreadableEvent> Unreadable { get; init; } = [];
+
     /// <summary>Builds a batch from contract records, adding the <c>type</c> discriminator to each.</summary>
     public static FeedbackEventBatch From(IEnumerable<object> events) =>
         new(events.Select(FeedbackJson.ToElement).ToList());
@@ -22,7 +30,39 @@ public sealed class FeedbackEventBatch
     /// <summary>A message body already parsed: one event object, or an array of events (pointing into <paramref name="root"/>).</summary>
     public static FeedbackEventBatch FromJson(JsonElement root) =>
         new(root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : [root]);
+
+    /// <summary>
+    /// An array body that does not parse as a whole, read element by element: null when it is not an array whose
+    /// elements can be told apart (then the message is not JSON at all).
+    /// </summary>
+    public static FeedbackEventBatch? FromBrokenArray(ReadOnlyMemory<byte> body)
+    {
+        if (JsonArraySplitter.Split(body.Span) is not { } ranges)
+        {
+            return null;
+        }
+
+        var events = new List<JsonElement>(ranges.Count);
+        var unreadable = new List<UnreadableEvent>();
+        for (var index = 0; index < ranges.Count; index++)
+        {
+            var raw = body[ranges[index]];
+            try
+            {
+                events.Add(JsonSerializer.Deserialize<JsonElement>(raw.Span));
+            }
+            catch (JsonException ex)
+            {
+                unreadable.Add(new UnreadableEvent(index, raw, ex.Message));
+            }
+        }
+
+        return new FeedbackEventBatch(events) { Unreadable = unreadable };
+    }
 }
+
+/// <summary>One element of an array body that is not JSON: its bytes as published, its position, and the parser's complaint.</summary>
+public sealed record UnreadableEvent(int Index, ReadOnlyMemory<byte> Raw, string Problem);
 
 /// <summary>Reads either one event object or an array of events; writes an array.</summary>
 public sealed class FeedbackEventBatchJsonConverter : JsonConverter<FeedbackEventBatch>
@@ -34,12 +74,21 @@ public sealed class FeedbackEventBatchJsonConverter : JsonConverter<FeedbackEven
         return FeedbackEventBatch.FromJson(JsonElement.ParseValue(ref reader));
     }
 
+    /// <summary>
+    /// Each event's JSON as it was read, byte for byte: re-encoding a string that holds an unpaired surrogate escape
+    /// would throw, and an unreadable element has no other form.
+    /// </summary>
     public override void Write(Utf8JsonWriter writer, FeedbackEventBatch value, JsonSerializerOptions options)
     {
         writer.WriteStartArray();
         foreach (var e in value.Events)
         {
-            e.WriteTo(writer);
+            writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(e), skipInputValidation: true);
+        }
+
+        foreach (var e in value.Unreadable)
+        {
+            writer.WriteRawValue(e.Raw.Span, skipInputValidation: true);
         }
 
         writer.WriteEndArray();

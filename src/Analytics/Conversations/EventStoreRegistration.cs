@@ -145,6 +145,9 @@ public static class EventStoreRegistration
         // The trace context each event was ingested with (IngestionTracing): trace id and W3C traceparent.
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
+        // Event headers: the hash of each event's canonical payload (Ingesting.PayloadHash), which tells a duplicate
+        // from an eventId reused for other content. A store from before gets the column at its next migration.
+        options.Events.MetadataConfig.HeadersEnabled = true;
         options.Events.AddEventType<ConversationStartedRecorded>();
         options.Events.AddEventType<ResponseGeneratedRecorded>();
         options.Events.AddEventType<ResponseRatedRecorded>();

@@ -169,7 +169,7 @@ public static partial class ContractReader
         public DateTimeOffset DateTime(string name)
         {
             var value = Present(name);
-            return value.ValueKind == JsonValueKind.String && TimestampWithOffset().IsMatch(value.GetString()!)
+            return value.ValueKind == JsonValueKind.String && TimestampWithOffset().IsMatch(Text(value, Path(name)))
                 && value.TryGetDateTimeOffset(out var at)
                 ? at
                 : throw new ContractReadException(Refusal.Codes.InvalidField,
@@ -180,7 +180,7 @@ public static partial class ContractReader
             where T : struct
         {
             var value = Present(name);
-            return value.ValueKind == JsonValueKind.String && values.TryGetValue(value.GetString()!, out var known)
+            return value.ValueKind == JsonValueKind.String && values.TryGetValue(Text(value, Path(name)), out var known)
                 ? known
                 : throw new ContractReadException(Refusal.Codes.UnknownEnum, $"{Path(name)} must be one of {string.Join(", ", values.Keys)}");
         }
@@ -207,7 +207,7 @@ public static partial class ContractReader
             var index = 0;
             foreach (var item in items.EnumerateArray())
             {
-                reasons[index] = item.ValueKind == JsonValueKind.String && ReasonValues.TryGetValue(item.GetString()!, out var reason)
+                reasons[index] = item.ValueKind == JsonValueKind.String && ReasonValues.TryGetValue(Text(item, $"{Path(name)}[{index}]"), out var reason)
                     ? reason
                     : throw new ContractReadException(Refusal.Codes.UnknownEnum,
                         $"{Path(name)}[{index}] is an unknown reason; expected one of {ReasonList}");
@@ -227,7 +227,7 @@ public static partial class ContractReader
             {
                 strings[index] = item.ValueKind switch
                 {
-                    JsonValueKind.String => item.GetString()!,
+                    JsonValueKind.String => Text(item, $"{Path(name)}[{index}]"),
                     JsonValueKind.Null => null!,
                     _ => throw WrongType($"{Path(name)}[{index}]", "must be a string"),
                 };
@@ -291,7 +291,24 @@ public static partial class ContractReader
                 : throw new ContractReadException(Refusal.Codes.InvalidId, $"{Path(name)} must be a UUID string like 0d6f8a52-3b0e-4c8e-9a59-5f1f7d2c9b11");
 
         private string ReadString(JsonElement value, string name) =>
-            value.ValueKind == JsonValueKind.String ? value.GetString()! : throw WrongType(Path(name), "must be a string");
+            value.ValueKind == JsonValueKind.String ? Text(value, Path(name)) : throw WrongType(Path(name), "must be a string");
+
+        /// <summary>
+        /// A JSON string as .NET text. Escapes of unpaired surrogates (<c>"\ud83d"</c>) and bytes that are not UTF-8
+        /// cannot become a .NET string: the event is refused as <c>invalid_text</c>, naming the field.
+        /// </summary>
+        private static string Text(JsonElement value, string path)
+        {
+            try
+            {
+                return value.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new ContractReadException(Refusal.Codes.InvalidText,
+                    $"{path} is not valid text: it holds an unpaired surrogate escape or bytes that are not UTF-8");
+            }
+        }
 
         private JsonElement ArrayValue(JsonElement value, string name) =>
             value.ValueKind == JsonValueKind.Array ? value : throw WrongType(Path(name), "must be an array");

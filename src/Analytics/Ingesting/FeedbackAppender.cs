@@ -12,11 +12,28 @@ namespace Analytics.Ingesting;
 
 /// <summary>
 /// An event that passed validation, ready to be recorded in its conversation's stream; <paramref name="TraceParent"/> is
-/// the W3C trace context of the message that carried it (<see cref="IngestionTracing"/>), kept as event metadata.
+/// the W3C trace context of the message that carried it (<see cref="IngestionTracing"/>), kept as event metadata;
+/// <paramref name="PayloadSha256"/> the hash of its canonical payload (<see cref="PayloadHash"/>), kept as the event
+/// header <see cref="PayloadHash.Header"/> to tell a duplicate from an eventId reused for other content.
 /// </summary>
-public sealed record AcceptedEvent(Guid EventId, Guid ConversationId, object Recorded, string? TraceParent = null);
+public sealed record AcceptedEvent(Guid EventId, Guid ConversationId, object Recorded, string? TraceParent = null, string? PayloadSha256 = null);
 
-public readonly record struct AppendOutcome(int Appended, int Duplicates, int Attempts, int BulkAppended);
+/// <summary>
+/// What one append did. <paramref name="Conflicts"/>: eventId → payload hash of the stored event, for the events of the
+/// append whose eventId was already stored with another payload (refused as <c>event_id_conflict</c>, not stored, not
+/// duplicates); <paramref name="Conflicting"/> counts those events.
+/// </summary>
+public readonly record struct AppendOutcome(int Appended, int Duplicates, int Attempts, int BulkAppended,
+    IReadOnlyDictionary<Guid, string>? Conflicts = null, int Conflicting = 0)
+{
+    /// <summary>True when <paramref name="accepted"/> was not stored because its eventId holds another payload.</summary>
+    public bool IsConflict(AcceptedEvent accepted, out string storedPayloadSha256)
+    {
+        storedPayloadSha256 = string.Empty;
+        return Conflicts is not null && accepted.PayloadSha256 is { } hash && Conflicts.TryGetValue(accepted.EventId, out storedPayloadSha256!)
+            && storedPayloadSha256 != hash;
+    }
+}
 
 /// <summary>
 /// Appends a batch of events, idempotent on eventId. The producer's eventId becomes Marten's event id, which
@@ -30,6 +47,10 @@ public readonly record struct AppendOutcome(int Appended, int Duplicates, int At
 /// quick path, which skips the ids already stored after a conflict. Nothing is acknowledged before every
 /// commit of the batch, so a crash between commit and ack only causes a redelivery that these checks turn
 /// into a no-op.
+/// </para>
+/// <para>
+/// An eventId already stored is a duplicate when the stored event has the same payload hash (or none: events stored
+/// before hashes were kept), and a conflict when the hash differs: that event is not stored and the outcome names it.
 /// </para>
 /// <para>
 /// The bulk append moves the async daemon's high-water mark to the highest sequence it wrote, so it must
@@ -56,7 +77,25 @@ public sealed partial class FeedbackAppender(
 
     public async Task<AppendOutcome> AppendAsync(IReadOnlyList<AcceptedEvent> events, CancellationToken cancellationToken)
     {
-        var unique = events.DistinctBy(e => e.EventId).ToList();
+        // The first event of an eventId in the batch is the one appended; a later one with another payload conflicts with it.
+        var conflicts = new Dictionary<Guid, string>();
+        var first = new Dictionary<Guid, AcceptedEvent>(events.Count);
+        var unique = new List<AcceptedEvent>(events.Count);
+        foreach (var e in events)
+        {
+            if (!first.TryAdd(e.EventId, e))
+            {
+                if (first[e.EventId].PayloadSha256 is { } kept && e.PayloadSha256 is { } other && kept != other)
+                {
+                    conflicts[e.EventId] = kept;
+                }
+
+                continue;
+            }
+
+            unique.Add(e);
+        }
+
         if (unique.Count == 0)
         {
             return new AppendOutcome(0, events.Count, 0, 0);
@@ -86,14 +125,21 @@ public sealed partial class FeedbackAppender(
         var attempts = bulkAppended > 0 ? 1 : 0;
         foreach (var chunk in quick.Chunk(MaxEventsPerTransaction))
         {
-            var (chunkAppended, chunkAttempts) = await AppendChunkAsync(chunk, cancellationToken);
+            var (chunkAppended, chunkAttempts) = await AppendChunkAsync(chunk, conflicts, cancellationToken);
             appended += chunkAppended;
             attempts += chunkAttempts;
         }
 
         var appendMs = Stopwatch.GetElapsedTime(appendStarted).TotalMilliseconds;
         LogAppended(logger, appended, bulkAppended, attempts, appendMs, findMs, bulkMs, appendMs - findMs - bulkMs);
-        return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
+        if (conflicts.Count == 0)
+        {
+            return new AppendOutcome(appended, events.Count - appended, attempts, bulkAppended);
+        }
+
+        var outcome = new AppendOutcome(appended, 0, attempts, bulkAppended, conflicts);
+        var conflicting = events.Count(e => outcome.IsConflict(e, out _));
+        return outcome with { Duplicates = events.Count - appended - conflicting, Conflicting = conflicting };
     }
 
     /// <summary>
@@ -153,7 +199,8 @@ public sealed partial class FeedbackAppender(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<(int Appended, int Attempts)> AppendChunkAsync(AcceptedEvent[] chunk, CancellationToken cancellationToken)
+    private async Task<(int Appended, int Attempts)> AppendChunkAsync(AcceptedEvent[] chunk, Dictionary<Guid, string> conflicts,
+        CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -161,7 +208,7 @@ public sealed partial class FeedbackAppender(
             {
                 // The first attempt is optimistic: most events are new, and the unique index catches the
                 // rest. After a conflict, the ids already stored are looked up and skipped.
-                return (await TryAppendAsync(chunk, skipStored: attempt > 1, cancellationToken), attempt);
+                return (await TryAppendAsync(chunk, skipStored: attempt > 1, conflicts, cancellationToken), attempt);
             }
             catch (Exception ex) when (attempt < MaxAttempts && IsWriteConflict(ex))
             {
@@ -174,7 +221,8 @@ public sealed partial class FeedbackAppender(
         }
     }
 
-    private async Task<int> TryAppendAsync(AcceptedEvent[] batch, bool skipStored, CancellationToken cancellationToken)
+    private async Task<int> TryAppendAsync(AcceptedEvent[] batch, bool skipStored, Dictionary<Guid, string> conflicts,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -185,7 +233,14 @@ public sealed partial class FeedbackAppender(
         if (skipStored)
         {
             var stored = await FindStoredAsync(connection, transaction, batch, cancellationToken);
-            fresh = batch.Where(e => !stored.Contains(e.EventId)).ToArray();
+            fresh = batch.Where(e => !stored.ContainsKey(e.EventId)).ToArray();
+            foreach (var e in batch)
+            {
+                if (stored.TryGetValue(e.EventId, out var storedHash) && storedHash is not null && e.PayloadSha256 is { } hash && hash != storedHash)
+                {
+                    conflicts[e.EventId] = storedHash;
+                }
+            }
         }
 
         if (fresh.Length > 0)
@@ -205,17 +260,18 @@ public sealed partial class FeedbackAppender(
         return fresh.Length;
     }
 
-    private static async Task<HashSet<Guid>> FindStoredAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    /// <summary>The eventIds of <paramref name="batch"/> already stored, with their payload hash (null for events stored without one).</summary>
+    private static async Task<Dictionary<Guid, string?>> FindStoredAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         AcceptedEvent[] batch, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            $"select id from {EventStoreRegistration.SchemaName}.mt_events where id = any(@ids)", connection, transaction);
+            $"select id, headers ->> '{PayloadHash.Header}' from {EventStoreRegistration.SchemaName}.mt_events where id = any(@ids)", connection, transaction);
         command.Parameters.AddWithValue("ids", batch.Select(e => e.EventId).ToArray());
-        var stored = new HashSet<Guid>();
+        var stored = new Dictionary<Guid, string?>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            stored.Add(reader.GetGuid(0));
+            stored[reader.GetGuid(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
         }
 
         return stored;
@@ -230,6 +286,11 @@ public sealed partial class FeedbackAppender(
             // Marten's own convention (DocumentStore.openSession): correlation = trace id, causation = the parent span's W3C id.
             martenEvent.CorrelationId = traceParent[3..35];
             martenEvent.CausationId = traceParent;
+        }
+
+        if (accepted.PayloadSha256 is { } payloadSha256)
+        {
+            martenEvent.SetHeader(PayloadHash.Header, payloadSha256);
         }
 
         return martenEvent;

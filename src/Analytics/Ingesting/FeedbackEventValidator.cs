@@ -32,7 +32,7 @@ public static partial class FeedbackEventValidator
             return Refuse(raw, null, null, Refusal.Codes.MissingField, "missing required field 'eventId'");
         }
 
-        if (idElement.ValueKind != JsonValueKind.String || !Guid.TryParseExact(idElement.GetString(), "D", out var parsedId) || parsedId == Guid.Empty)
+        if (idElement.ValueKind != JsonValueKind.String || !Guid.TryParseExact(TryGetString(idElement), "D", out var parsedId) || parsedId == Guid.Empty)
         {
             return Refuse(raw, null, null, Refusal.Codes.InvalidId, "'eventId' must be a non-empty UUID string like 0d6f8a52-3b0e-4c8e-9a59-5f1f7d2c9b11");
         }
@@ -44,11 +44,14 @@ public static partial class FeedbackEventValidator
             return Refuse(raw, eventId, null, Refusal.Codes.MissingField, "missing required field 'type'");
         }
 
-        var typeName = typeElement.GetString()!;
-        if (!FeedbackJson.EventTypes.TryGetValue(typeName, out var contractType))
+        var typeName = TryGetString(typeElement);
+        if (typeName is null || !FeedbackJson.EventTypes.TryGetValue(typeName, out var contractType))
         {
-            return Refuse(raw, eventId, typeName, Refusal.Codes.UnknownType,
-                $"unknown event type '{Truncate(typeName)}'; expected one of {string.Join(", ", FeedbackJson.EventTypes.Keys)}");
+            return typeName is null || TextRules.CheckIdentifier(typeName) is not null
+                ? Refuse(raw, eventId, null, Refusal.Codes.UnknownType,
+                    $"unknown event type (not valid text); expected one of {string.Join(", ", FeedbackJson.EventTypes.Keys)}")
+                : Refuse(raw, eventId, typeName, Refusal.Codes.UnknownType,
+                    $"unknown event type '{Truncate(typeName)}'; expected one of {string.Join(", ", FeedbackJson.EventTypes.Keys)}");
         }
 
         if (!raw.TryGetProperty("schemaVersion", out var versionElement) || versionElement.ValueKind == JsonValueKind.Null)
@@ -72,7 +75,7 @@ public static partial class FeedbackEventValidator
             return new ValidatedEvent(raw, eventId, typeName, null, ex.Refusal);
         }
 
-        var problem = contract switch
+        var problem = CheckText(contract) ?? contract switch
         {
             ConversationStarted e => CheckConversationStarted(e),
             ResponseGenerated e => CheckResponseGenerated(e),
@@ -163,6 +166,65 @@ public static partial class FeedbackEventValidator
             ?? Slugs("capabilities", e.Capabilities)
             ?? Count("reasons", e.Reasons?.Count ?? 0)
             ?? Long("comment", e.Comment, ContractLimits.MaxComment);
+    }
+
+    /// <summary>
+    /// Every string field against <see cref="TextRules"/>: short texts as identifiers, comments and excerpts as free
+    /// text. The reason names the field and what was found where, never the text.
+    /// </summary>
+    private static Refusal? CheckText(object contract) => contract switch
+    {
+        ConversationStarted e => Identifiers(("$.source", e.Source), ("$.userId", e.UserId), ("$.surface", e.Surface), ("$.locale", e.Locale),
+            ("$.personalization.profile", e.Personalization.Profile), ("$.experiment.id", e.Experiment?.Id), ("$.experiment.arm", e.Experiment?.Arm)),
+        ResponseGenerated e => Identifiers(("$.source", e.Source), ("$.model.id", e.Model.Id), ("$.model.version", e.Model.Version),
+                ("$.model.variant", e.Model.Variant))
+            ?? FreeText("$.promptExcerpt", e.PromptExcerpt)
+            ?? FreeText("$.responseExcerpt", e.ResponseExcerpt),
+        ResponseRated e => Identifiers(("$.source", e.Source), ("$.model.id", e.Model.Id), ("$.model.version", e.Model.Version),
+                ("$.model.variant", e.Model.Variant))
+            ?? FreeText("$.comment", e.Comment),
+        ResponsesCompared e => Identifiers(("$.source", e.Source),
+                ("$.candidates[0].model.id", e.Candidates.ElementAtOrDefault(0)?.Model.Id),
+                ("$.candidates[0].model.version", e.Candidates.ElementAtOrDefault(0)?.Model.Version),
+                ("$.candidates[0].model.variant", e.Candidates.ElementAtOrDefault(0)?.Model.Variant),
+                ("$.candidates[1].model.id", e.Candidates.ElementAtOrDefault(1)?.Model.Id),
+                ("$.candidates[1].model.version", e.Candidates.ElementAtOrDefault(1)?.Model.Version),
+                ("$.candidates[1].model.variant", e.Candidates.ElementAtOrDefault(1)?.Model.Variant))
+            ?? FreeText("$.comment", e.Comment),
+        _ => null,
+    };
+
+    private static Refusal? Identifiers(params (string Path, string? Value)[] fields)
+    {
+        foreach (var (path, value) in fields)
+        {
+            if (value is not null && TextRules.CheckIdentifier(value) is { } problem)
+            {
+                return new Refusal(Refusal.Codes.InvalidText,
+                    $"{path} holds {problem}; identifiers may not hold control or format (zero-width, bidi) characters");
+            }
+        }
+
+        return null;
+    }
+
+    private static Refusal? FreeText(string path, string? value) =>
+        value is not null && TextRules.CheckFreeText(value) is { } problem
+            ? new Refusal(Refusal.Codes.InvalidText,
+                $"{path} holds {problem}; text may not hold U+0000, unpaired surrogates or control characters other than tab, LF and CR")
+            : null;
+
+    /// <summary>A JSON string's text, or null when it cannot be .NET text (an unpaired surrogate escape, bytes that are not UTF-8).</summary>
+    private static string? TryGetString(JsonElement element)
+    {
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static Refusal? Ids(params (string Name, Guid Value)[] ids)

@@ -11,7 +11,9 @@ namespace Analytics.Ingesting;
 /// <summary>
 /// Consumes one ingestion message: validates every event, hands the valid ones to the <see cref="GroupCommitWriter"/>
 /// (which appends them together with the other messages waiting) and sends each refused event to the refused queue
-/// with its reason. A bad event never holds back its neighbours; the message is acknowledged only after the commit.
+/// with its reason. A bad event never holds back its neighbours: whatever goes wrong while reading, validating or
+/// redacting one event (an exception included) refuses that event alone; the message is acknowledged only after the commit.
+/// An event whose eventId is already stored with another payload is refused after the commit as <c>event_id_conflict</c>.
 /// </summary>
 public sealed partial class IngestFeedbackConsumer(
     GroupCommitWriter writer,
@@ -47,22 +49,47 @@ public sealed partial class IngestFeedbackConsumer(
         var origin = producer ?? consume?.Context;
         var traceParent = origin is { } known ? TraceContextHeaders.Format(known) : null;
         var accepted = new List<AcceptedEvent>(events.Count);
-        List<(JsonElement Raw, Guid? EventId, string? Type, Refusal Refusal)>? refusals = null;
+        var acceptedRaw = new List<JsonElement>(events.Count);
+        List<(FeedbackEventBatch Body, Guid? EventId, string? Type, Refusal Refusal, PayloadHashes? Hashes)>? refusals = null;
         Dictionary<string, int>? redacted = null;
         foreach (var raw in events)
         {
-            var validated = FeedbackEventValidator.Validate(raw, receivedAt);
-            if (validated.IsValid)
+            ValidatedEvent validated;
+            AcceptedEvent? ready = null;
+            try
             {
-                // Personal data is replaced by typed placeholders before anything is stored.
-                var contract = ContractRedaction.Redact(validated.Contract!, redacted ??= []);
-                accepted.Add(new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
-                    RecordedEvent.From(contract, receivedAt), traceParent));
+                validated = FeedbackEventValidator.Validate(raw, receivedAt);
+                if (validated.IsValid)
+                {
+                    // Personal data is replaced by typed placeholders before anything is stored.
+                    var contract = ContractRedaction.Redact(validated.Contract!, redacted ??= []);
+                    ready = new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
+                        RecordedEvent.From(contract, receivedAt), traceParent, PayloadHash.Of(contract));
+                }
+            }
+            catch (Exception ex)
+            {
+                // Whatever one event holds, it fails alone: its batch-mates go on. Only the exception's type is kept
+                // (its message could quote what the user wrote).
+                validated = new ValidatedEvent(raw, null, null, null,
+                    new Refusal(Refusal.Codes.Unreadable, $"the event could not be read ({ex.GetType().Name})"));
+            }
+
+            if (ready is not null)
+            {
+                accepted.Add(ready);
+                acceptedRaw.Add(raw);
             }
             else
             {
-                (refusals ??= []).Add((raw, validated.EventId, validated.Type, validated.Refusal!));
+                (refusals ??= []).Add((new FeedbackEventBatch([raw]), validated.EventId, validated.Type, validated.Refusal!, null));
             }
+        }
+
+        foreach (var unreadable in context.Message.Unreadable)
+        {
+            (refusals ??= []).Add((new FeedbackEventBatch([]) { Unreadable = [unreadable] }, null, null,
+                new Refusal(Refusal.Codes.InvalidJson, $"event [{unreadable.Index}] is not JSON: {unreadable.Problem}"), null));
         }
 
         foreach (var (kind, count) in redacted ?? [])
@@ -74,27 +101,38 @@ public sealed partial class IngestFeedbackConsumer(
         {
             // Completes after the commit; faults (store unavailable, poison) propagate, so MassTransit retries the
             // message and then parks it in its error queue. Refusals are sent after the commit, so a retry sends them once.
-            await writer.AppendAsync(accepted, consume?.Context, context.CancellationToken);
+            var outcome = await writer.AppendAsync(accepted, consume?.Context, context.CancellationToken);
+            for (var i = 0; outcome.Conflicts is not null && i < accepted.Count; i++)
+            {
+                if (outcome.IsConflict(accepted[i], out var storedHash))
+                {
+                    (refusals ??= []).Add((new FeedbackEventBatch([acceptedRaw[i]]), accepted[i].EventId,
+                        acceptedRaw[i].TryGetProperty(FeedbackJson.TypeProperty, out var type) ? type.GetString() : null,
+                        new Refusal(Refusal.Codes.EventIdConflict,
+                            $"eventId {accepted[i].EventId} is already stored with another payload (stored sha256 {storedHash}, this one {accepted[i].PayloadSha256}); use a new eventId for new content"),
+                        new PayloadHashes(accepted[i].PayloadSha256!, storedHash)));
+                }
+            }
         }
 
-        consume?.SetTag("analytics.events.accepted", accepted.Count);
+        consume?.SetTag("analytics.events.accepted", accepted.Count - (refusals?.Count(r => r.Hashes is not null) ?? 0));
         consume?.SetTag("analytics.events.refused", refusals?.Count ?? 0);
-        foreach (var (raw, eventId, type, refusal) in refusals ?? [])
+        foreach (var (body, eventId, type, refusal, hashes) in refusals ?? [])
         {
-            await RefuseAsync(context, new FeedbackEventBatch([raw]), eventId, type, refusal, receivedAt);
+            await RefuseAsync(context, body, eventId, type, refusal, receivedAt, hashes);
         }
     }
 
     private async Task RefuseAsync(ConsumeContext<FeedbackEventBatch> message, FeedbackEventBatch body, Guid? eventId, string? type,
-        Refusal refusal, DateTimeOffset refusedAt)
+        Refusal refusal, DateTimeOffset refusedAt, PayloadHashes? payloadHashes = null)
     {
-        await SendToRefusedQueue(message, body, eventId, type, refusal, refusedAt);
+        await SendToRefusedQueue(message, body, eventId, type, refusal, refusedAt, payloadHashes);
         metrics.Refused(refusal.Code);
         LogRefused(logger, eventId?.ToString() ?? "(none)", refusal.Code, refusal.Reason, message.MessageId?.ToString() ?? "(none)");
     }
 
     private static async Task SendToRefusedQueue(ConsumeContext<FeedbackEventBatch> message, FeedbackEventBatch body,
-        Guid? eventId, string? type, Refusal refusal, DateTimeOffset refusedAt)
+        Guid? eventId, string? type, Refusal refusal, DateTimeOffset refusedAt, PayloadHashes? payloadHashes)
     {
         var endpoint = await message.GetSendEndpoint(RefusedQueueAddress);
         await endpoint.Send(body, send =>
@@ -114,12 +152,21 @@ public sealed partial class IngestFeedbackConsumer(
                 send.Headers.Set(IngestionTopology.EventTypeHeader, type);
             }
 
+            if (payloadHashes is { } hashes)
+            {
+                send.Headers.Set(IngestionTopology.PayloadHashHeader, hashes.Refused);
+                send.Headers.Set(IngestionTopology.StoredPayloadHashHeader, hashes.Stored);
+            }
+
             if (message.MessageId is not null)
             {
                 send.Headers.Set(IngestionTopology.OriginalMessageIdHeader, message.MessageId.Value.ToString());
             }
         }, message.CancellationToken);
     }
+
+    /// <summary>The payload hashes of an <c>event_id_conflict</c>: the refused event's and the stored event's.</summary>
+    private sealed record PayloadHashes(string Refused, string Stored);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused event {EventId}: {Code}: {Reason} (message {MessageId})")]
     private static partial void LogRefused(ILogger logger, string eventId, string code, string reason, string messageId);

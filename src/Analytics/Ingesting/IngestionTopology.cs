@@ -21,4 +21,8 @@ public static class IngestionTopology
     public const string EventTypeHeader = "x-event-type";
     public const string RefusedAtHeader = "x-refused-at";
     public const string OriginalMessageIdHeader = "x-original-message-id";
+
+    /// <summary>On an <c>event_id_conflict</c>: the payload hash of the refused event and of the one stored under its eventId.</summary>
+    public const string PayloadHashHeader = "x-payload-sha256";
+    public const string StoredPayloadHashHeader = "x-stored-payload-sha256";
 }
