@@ -37,10 +37,10 @@ public sealed partial class IngestFeedbackConsumer(
             return;
         }
 
-        if (events.Count > ContractLimits.MaxEventsPerMessage)
+        if (events.Count + context.Message.Unreadable.Count > ContractLimits.MaxEventsPerMessage)
         {
             await RefuseAsync(context, context.Message, null, null, new Refusal(Refusal.Codes.TooManyEvents,
-                $"message holds {events.Count} events; the limit is {ContractLimits.MaxEventsPerMessage}"), clock.GetUtcNow());
+                $"message holds {events.Count + context.Message.Unreadable.Count} events; the limit is {ContractLimits.MaxEventsPerMessage}"), clock.GetUtcNow());
             return;
         }
 
