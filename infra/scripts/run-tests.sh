@@ -17,6 +17,13 @@ if [[ ! -x ${ANALYTICS_TEST_CHROMIUM:-/usr/bin/chromium} ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
+# The alerting rules' tests run Debian's promtool, and one test starts Debian's prometheus (same package).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  [[ $(id -u) -eq 0 ]] || die "the alerting-rule tests need Prometheus: apt-get install -y prometheus (as root)"
+  log "installing prometheus with apt-get (promtool test rules; the pipeline-health alert test)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null
+fi
 log "checking formatting (dotnet format --verify-no-changes)"
 dotnet format Analytics.sln --verify-no-changes -v q
 log "building (Release)"

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Analytics.Alerting;
 using Analytics.Conversations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -129,8 +130,18 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
             rows.Add(new ProjectionState(group.Key, null, 0, 0, group.Sum(d => d.Count)));
         }
 
+        // Inline projections have no checkpoint: their dead-letter series exists from the start (at 0), so that the alert on
+        // dead letters increasing sees the first one.
+        foreach (var inline in InlineProjections.Where(i => !rows.Any(r => r.Projection == i)))
+        {
+            rows.Add(new ProjectionState(inline, null, 0, 0, 0));
+        }
+
         return rows;
     }
+
+    /// <summary>Inline projections that dead-letter an event they cannot project (<see cref="AlertsProjection"/>).</summary>
+    public static readonly IReadOnlyList<string> InlineProjections = [AlertsProjection.ProjectionName];
 
     private static bool Matches(string checkpoint, string deadLetterProjection) =>
         checkpoint.StartsWith(deadLetterProjection, StringComparison.Ordinal) || deadLetterProjection.StartsWith(checkpoint, StringComparison.Ordinal);
