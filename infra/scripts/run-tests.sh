@@ -9,7 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/services-env.sh"
 cd "$ANALYTICS_REPO_ROOT"
 
 ensure_dotnet
-infra/scripts/services-up.sh
+# The tests start a Prometheus of their own where they need one: no shared one on PROMETHEUS_PORT.
+ANALYTICS_PROMETHEUS="${ANALYTICS_PROMETHEUS:-0}" infra/scripts/services-up.sh
 # The triage page's browser test drives Debian's Chromium (Playwright cannot download its own browser here).
 if [[ ! -x ${ANALYTICS_TEST_CHROMIUM:-/usr/bin/chromium} ]]; then
   [[ $(id -u) -eq 0 ]] || die "the browser test needs Chromium: apt-get install -y chromium (as root), or set ANALYTICS_TEST_CHROMIUM"
