@@ -7,7 +7,9 @@
 # ANALYTICS_PROJECTION_WORKER_PORT=5082, API ANALYTICS_API_PORT=5080, RabbitMQ RABBITMQ_PROMETHEUS_PORT).
 #
 # Optional: it starts when the prometheus binary is installed. ANALYTICS_PROMETHEUS=1 installs it with apt-get
-# (as root) first; ANALYTICS_PROMETHEUS=0 skips it. run-platform.sh sets ANALYTICS_PROMETHEUS=1; the tests do not need it.
+# (as root) first; ANALYTICS_PROMETHEUS=0 skips it. run-platform.sh sets ANALYTICS_PROMETHEUS=1. It loads the
+# pipeline-health alerting rules of infra/prometheus/alerts.yml (Status → Rules, Alerts; docs/operations.md). The tests
+# start a Prometheus of their own (its binary and promtool from the same package; run-tests.sh installs it).
 
 export PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
 export ANALYTICS_WORKER_PORT="${ANALYTICS_WORKER_PORT:-5081}" ANALYTICS_API_PORT="${ANALYTICS_API_PORT:-5080}"
@@ -19,8 +21,9 @@ export PROMETHEUS_LOG="$PROMETHEUS_STATE_DIR/prometheus.log"
 
 prometheus_bin() { command -v prometheus 2>/dev/null || { [[ -x /usr/bin/prometheus ]] && echo /usr/bin/prometheus; }; }
 
-# The compose config with native addresses.
+# The compose config with native addresses, and its alerting rules (rule_files: alerts.yml, beside it).
 prom_write_config() {
+  cp "$ANALYTICS_REPO_ROOT/infra/prometheus/alerts.yml" "$PROMETHEUS_STATE_DIR/alerts.yml"
   sed -e "s/\"worker:8081\"/\"127.0.0.1:$ANALYTICS_WORKER_PORT\"/" \
       -e "s/\"worker-projections:8081\"/\"127.0.0.1:$ANALYTICS_PROJECTION_WORKER_PORT\"/" \
       -e "s/\"api:8080\"/\"127.0.0.1:$ANALYTICS_API_PORT\"/" \
@@ -28,6 +31,9 @@ prom_write_config() {
       "$ANALYTICS_REPO_ROOT/infra/prometheus/prometheus.yml" >"$PROMETHEUS_CONFIG"
   if grep -Eq '"(worker|worker-projections|api|rabbitmq):' "$PROMETHEUS_CONFIG"; then
     die "infra/prometheus/prometheus.yml has a target prometheus-native.sh does not translate; see $PROMETHEUS_CONFIG"
+  fi
+  if command -v promtool >/dev/null; then
+    promtool check config "$PROMETHEUS_CONFIG" >/dev/null || die "Prometheus config or rules do not load: promtool check config $PROMETHEUS_CONFIG"
   fi
 }
 

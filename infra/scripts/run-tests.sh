@@ -9,13 +9,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/services-env.sh"
 cd "$ANALYTICS_REPO_ROOT"
 
 ensure_dotnet
-infra/scripts/services-up.sh
+# The tests start a Prometheus of their own where they need one: no shared one on PROMETHEUS_PORT.
+ANALYTICS_PROMETHEUS="${ANALYTICS_PROMETHEUS:-0}" infra/scripts/services-up.sh
 # The triage page's browser test drives Debian's Chromium (Playwright cannot download its own browser here).
 if [[ ! -x ${ANALYTICS_TEST_CHROMIUM:-/usr/bin/chromium} ]]; then
   [[ $(id -u) -eq 0 ]] || die "the browser test needs Chromium: apt-get install -y chromium (as root), or set ANALYTICS_TEST_CHROMIUM"
   log "installing chromium with apt-get (browser test of the triage page)"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+# The alerting rules' tests run Debian's promtool, and one test starts Debian's prometheus (same package).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  [[ $(id -u) -eq 0 ]] || die "the alerting-rule tests need Prometheus: apt-get install -y prometheus (as root)"
+  log "installing prometheus with apt-get (promtool test rules; the pipeline-health alert test)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null
 fi
 log "checking formatting (dotnet format --verify-no-changes)"
 dotnet format Analytics.sln --verify-no-changes -v q

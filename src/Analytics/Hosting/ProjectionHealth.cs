@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Analytics.Alerting;
 using Analytics.Conversations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,9 +11,11 @@ namespace Analytics.Hosting;
 /// <summary>
 /// Meter Analytics.Projections: how far each async projection is behind the event store and how many events the
 /// daemon could not project. Marten's daemon skips an event whose projection throws and records it in
-/// mt_doc_deadletterevent; without this gauge that would be silent. Refreshed every few seconds by reading
-/// mt_event_progression, mt_events and the dead-letter table. Prometheus: analytics_projection_lag_events,
-/// analytics_projection_lag_seconds, analytics_projection_dead_letters (label projection).
+/// mt_doc_deadletterevent; the triage clusterer and the inline alerts projection dead-letter the item that fails there
+/// too. Without these gauges that would be silent. Refreshed every few seconds by reading mt_event_progression, mt_events
+/// and the dead-letter table. Prometheus: analytics_projection_lag_events, analytics_projection_lag_seconds,
+/// analytics_projection_position, analytics_projection_dead_letters (label projection); the alerting rules in
+/// infra/prometheus/alerts.yml watch them (docs/operations.md).
 /// </summary>
 public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogger<ProjectionHealth> logger) : BackgroundService
 {
@@ -20,7 +23,10 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private readonly Meter _meter = new(MeterName);
-    private volatile IReadOnlyList<(string Projection, long LagEvents, double LagSeconds, long DeadLetters)> _latest = [];
+    private volatile IReadOnlyList<ProjectionState> _latest = [];
+
+    /// <summary>One projection or subscription: its checkpoint (null for an inline projection, which has none), lag and dead letters.</summary>
+    public sealed record ProjectionState(string Projection, long? Position, long LagEvents, double LagSeconds, long DeadLetters);
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -30,9 +36,13 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
         _meter.CreateObservableGauge("analytics.projection.lag.seconds",
             () => _latest.Select(p => new Measurement<double>(p.LagSeconds, new KeyValuePair<string, object?>("projection", p.Projection))),
             unit: "s", description: "Age of the oldest event the projection has not processed yet (0 when caught up)");
+        _meter.CreateObservableGauge("analytics.projection.position",
+            () => _latest.Where(p => p.Position is not null)
+                .Select(p => new Measurement<long>(p.Position!.Value, new KeyValuePair<string, object?>("projection", p.Projection))),
+            description: "Sequence of the last event the projection or subscription processed (its checkpoint); stalled when it stops moving while lag_events > 0");
         _meter.CreateObservableGauge("analytics.projection.dead_letters",
             () => _latest.Select(p => new Measurement<long>(p.DeadLetters, new KeyValuePair<string, object?>("projection", p.Projection))),
-            description: "Events the projection daemon skipped because the projection threw (mt_doc_deadletterevent)");
+            description: "Events a projection or subscription skipped because processing them threw (mt_doc_deadletterevent)");
         return base.StartAsync(cancellationToken);
     }
 
@@ -43,9 +53,9 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
             try
             {
                 var latest = await ReadAsync(stoppingToken);
-                foreach (var (projection, _, _, deadLetters) in latest)
+                foreach (var (projection, _, _, _, deadLetters) in latest)
                 {
-                    var before = _latest.FirstOrDefault(p => p.Projection == projection).DeadLetters;
+                    var before = _latest.FirstOrDefault(p => p.Projection == projection)?.DeadLetters ?? 0;
                     if (deadLetters > before)
                     {
                         LogDeadLetters(logger, projection, deadLetters - before, deadLetters);
@@ -63,7 +73,12 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
         }
     }
 
-    private async Task<IReadOnlyList<(string, long, double, long)>> ReadAsync(CancellationToken ct)
+    /// <summary>
+    /// Every projection and subscription with a checkpoint (mt_event_progression), and every projection that has dead
+    /// letters but no checkpoint (an inline projection such as the alerts'): a dead letter's projection name is matched to
+    /// a checkpoint by prefix (the daemon names checkpoints "Name:All").
+    /// </summary>
+    public async Task<IReadOnlyList<ProjectionState>> ReadAsync(CancellationToken ct)
     {
         var schema = EventStoreRegistration.SchemaName;
         bool deadLetterTable;
@@ -73,31 +88,63 @@ public sealed partial class ProjectionHealth(NpgsqlDataSource dataSource, ILogge
             deadLetterTable = (bool)(await exists.ExecuteScalarAsync(ct))!;
         }
 
-        var deadLetters = deadLetterTable
-            ? $"select coalesce(data ->> 'projectionName', data ->> 'ProjectionName') as projection, count(*) as n from {schema}.mt_doc_deadletterevent group by 1"
-            : "select null::text as projection, 0::bigint as n where false";
+        var dead = new List<(string Projection, long Count)>();
+        if (deadLetterTable)
+        {
+            await using var deadCommand = dataSource.CreateCommand(
+                $"select coalesce(data ->> 'projectionName', data ->> 'ProjectionName'), count(*) from {schema}.mt_doc_deadletterevent group by 1");
+            await using var deadReader = await deadCommand.ExecuteReaderAsync(ct);
+            while (await deadReader.ReadAsync(ct))
+            {
+                if (!deadReader.IsDBNull(0))
+                {
+                    dead.Add((deadReader.GetString(0), deadReader.GetInt64(1)));
+                }
+            }
+        }
+
         await using var command = dataSource.CreateCommand(
             $"""
             with high as (select coalesce(max(seq_id), 0) as seq from {schema}.mt_events),
             progress as (
                 select split_part(name, ':', 1) as projection, min(last_seq_id) as last_seq
-                from {schema}.mt_event_progression where name not like 'HighWater%' group by 1),
-            dead as ({deadLetters})
-            select p.projection, greatest(h.seq - p.last_seq, 0),
-                coalesce(extract(epoch from now() - (select e.timestamp from {schema}.mt_events e where e.seq_id > p.last_seq order by e.seq_id limit 1)), 0),
-                coalesce((select sum(d.n) from dead d where p.projection like d.projection || '%' or d.projection like p.projection || '%'), 0)
+                from {schema}.mt_event_progression where name not like 'HighWater%' group by 1)
+            select p.projection, p.last_seq, greatest(h.seq - p.last_seq, 0),
+                coalesce(extract(epoch from now() - (select e.timestamp from {schema}.mt_events e where e.seq_id > p.last_seq order by e.seq_id limit 1)), 0)
             from progress p cross join high h order by 1
             """);
-        var rows = new List<(string, long, double, long)>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        var rows = new List<ProjectionState>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            rows.Add((reader.GetString(0), reader.GetInt64(1), Convert.ToDouble(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture),
-                Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)));
+            while (await reader.ReadAsync(ct))
+            {
+                var projection = reader.GetString(0);
+                rows.Add(new ProjectionState(projection, reader.GetInt64(1), reader.GetInt64(2),
+                    Convert.ToDouble(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture),
+                    dead.Where(d => Matches(projection, d.Projection)).Sum(d => d.Count)));
+            }
+        }
+
+        foreach (var group in dead.Where(d => !rows.Any(r => Matches(r.Projection, d.Projection))).GroupBy(d => d.Projection))
+        {
+            rows.Add(new ProjectionState(group.Key, null, 0, 0, group.Sum(d => d.Count)));
+        }
+
+        // Inline projections have no checkpoint: their dead-letter series exists from the start (at 0), so that the alert on
+        // dead letters increasing sees the first one.
+        foreach (var inline in InlineProjections.Where(i => !rows.Any(r => r.Projection == i)))
+        {
+            rows.Add(new ProjectionState(inline, null, 0, 0, 0));
         }
 
         return rows;
     }
+
+    /// <summary>Inline projections that dead-letter an event they cannot project (<see cref="AlertsProjection"/>).</summary>
+    public static readonly IReadOnlyList<string> InlineProjections = [AlertsProjection.ProjectionName];
+
+    private static bool Matches(string checkpoint, string deadLetterProjection) =>
+        checkpoint.StartsWith(deadLetterProjection, StringComparison.Ordinal) || deadLetterProjection.StartsWith(checkpoint, StringComparison.Ordinal);
 
     public override void Dispose()
     {

@@ -297,7 +297,7 @@ public static partial class FeedbackEventValidator
         return null;
     }
 
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+    private static string Truncate(string value) => Texts.TextElements.Truncate(value, 64, "…");
 
     private static ValidatedEvent Refuse(JsonElement raw, Guid? eventId, string? type, string code, string reason) =>
         new(raw, eventId, type, null, new Refusal(code, reason));

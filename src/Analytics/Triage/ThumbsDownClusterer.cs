@@ -1,6 +1,7 @@
 using Analytics.Contracts;
 using Analytics.Conversations;
 using Analytics.Satisfaction;
+using Analytics.Texts;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
@@ -18,8 +19,14 @@ namespace Analytics.Triage;
 /// Clusters thumbs-down feedback off the ingestion path: a Marten subscription in the worker's async daemon, with its
 /// own checkpoint (mt_event_progression), that takes ratings a page at a time, embeds the comment and prompt excerpt
 /// of every thumbs-down in one batch, assigns each to a cluster of its group (<see cref="CentroidClustering"/>) and
-/// writes items and clusters in the transaction that moves the checkpoint (a page is clustered exactly once, or
-/// retried whole); its triage events (ClusterOpened, ClusterReopened) are committed just before, idempotently.
+/// commits items, clusters and triage events (ClusterOpened, ClusterReopened) in one transaction before the daemon moves
+/// the checkpoint; a turn already clustered is skipped, so a page retried after a lost checkpoint changes nothing.
+/// <para>
+/// No stall on content: when a page fails for its items (not for a lost connection or a systemic database error), it is
+/// clustered again one thumbs-down at a time, and the one that fails is dead-lettered with its exception
+/// (mt_doc_deadletterevent, counted by analytics_projection_dead_letters{projection="ThumbsDownClusters"}), logged by
+/// its ids only, and the subscription goes on. Labels are cut on text-element boundaries (<see cref="TextElements"/>).
+/// </para>
 /// </summary>
 public sealed partial class ThumbsDownClusterer : SubscriptionBase
 {
@@ -36,10 +43,12 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
     private readonly TimeProvider _time;
     private readonly ILogger<ThumbsDownClusterer> _logger;
     private readonly IServiceProvider _services;
+    private readonly TriageFaults _faults;
 
     public ThumbsDownClusterer(NpgsqlDataSource dataSource, SentenceEmbedder embedder, IOptions<TriageOptions> options,
-        TimeProvider time, ILogger<ThumbsDownClusterer> logger, IServiceProvider services)
+        TimeProvider time, ILogger<ThumbsDownClusterer> logger, IServiceProvider services, TriageFaults faults)
     {
+        _faults = faults;
         _services = services; // the document store, resolved when used: it is built with this subscription in it
         _dataSource = dataSource;
         _embedder = embedder;
@@ -85,12 +94,104 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
             return NullChangeListener.Instance;
         }
 
+        try
+        {
+            await ClusterAsync(downs, cancellationToken);
+        }
+        catch (Exception pageFailure) when (downs.Count > 1 && IsItemFailure(pageFailure, cancellationToken))
+        {
+            // One item must not hold up the others, nor the subscription: cluster them one at a time and dead-letter the
+            // one that fails. Each item commits on its own, so the ones before a failure stay clustered.
+            LogPageRetriedItemByItem(_logger, page.SequenceFloor, page.SequenceCeiling, downs.Count, pageFailure.GetType().Name);
+            foreach (var down in downs)
+            {
+                await ClusterOrDeadLetterAsync(down, controller, cancellationToken);
+            }
+        }
+        catch (Exception itemFailure) when (IsItemFailure(itemFailure, cancellationToken))
+        {
+            await DeadLetterAsync(downs[0], itemFailure, controller);
+        }
+
+        return NullChangeListener.Instance;
+    }
+
+    private async Task ClusterOrDeadLetterAsync(IEvent<ResponseRatedRecorded> down, ISubscriptionController controller, CancellationToken ct)
+    {
+        try
+        {
+            await ClusterAsync([down], ct);
+        }
+        catch (Exception failure) when (IsItemFailure(failure, ct))
+        {
+            await DeadLetterAsync(down, failure, controller);
+        }
+    }
+
+    /// <summary>
+    /// Records the thumbs-down in Marten's dead-letter table (mt_doc_deadletterevent, projection name
+    /// <see cref="SubscriptionName"/>; counted by analytics_projection_dead_letters) with its exception, and logs its
+    /// ids and the exception's type: never its comment or prompt.
+    /// </summary>
+    private async Task DeadLetterAsync(IEvent<ResponseRatedRecorded> down, Exception failure, ISubscriptionController controller)
+    {
+        LogDeadLettered(_logger, down.Id, down.Sequence, failure.GetType().Name);
+        await controller.RecordDeadLetterEventAsync(down, failure);
+    }
+
+    /// <summary>
+    /// True when a failure belongs to the items being clustered (their content, or a fault hook), so dead-lettering them
+    /// lets the rest go on. False for a cancellation, a lost or refused connection, a timeout, a concurrency conflict
+    /// left after retries, or a systemic database error (missing table or column, privileges): those would fail every item
+    /// alike, so the page fails and the daemon retries it as a whole (nothing is dead-lettered for them).
+    /// </summary>
+    public static bool IsItemFailure(Exception failure, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case PostgresException postgres:
+                    // 22: data exception (a value PostgreSQL refuses), 23: integrity constraint, 54: program limit (row too big).
+                    return postgres.SqlState.StartsWith("22", StringComparison.Ordinal) || postgres.SqlState.StartsWith("23", StringComparison.Ordinal)
+                        || postgres.SqlState.StartsWith("54", StringComparison.Ordinal);
+                case System.Text.EncoderFallbackException or System.Text.DecoderFallbackException:
+                    return true;
+            }
+        }
+
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException or NpgsqlException or TimeoutException or IOException or System.Net.Sockets.SocketException
+                or ConcurrencyException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Clusters these thumbs-down (those not clustered yet): embeds them, assigns each to a cluster of its group, suggests
+    /// labels, and commits the items, the clusters' rows and their triage events (ClusterOpened, ClusterReopened) in one
+    /// transaction of its own, before the daemon moves the checkpoint. A page retried after that (the checkpoint's commit
+    /// lost) finds its turns clustered and does nothing, so every thumbs-down is clustered exactly once.
+    /// </summary>
+    private async Task ClusterAsync(List<IEvent<ResponseRatedRecorded>> downs, CancellationToken cancellationToken)
+    {
+        _faults.ThrowIfPoisoned(downs);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var clustered = await ClusteredTurnsAsync(connection, downs.Select(d => d.Data.TurnId).ToArray(), cancellationToken);
-        downs.RemoveAll(d => clustered.Contains(d.Data.TurnId));
+        downs = downs.Where(d => !clustered.Contains(d.Data.TurnId)).ToList();
         if (downs.Count == 0)
         {
-            return NullChangeListener.Instance;
+            return;
         }
 
         var prompts = await PromptsAsync(connection, downs, cancellationToken);
@@ -109,6 +210,22 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
             members.Add((items[i], vectors[i], cluster, similarity));
         }
 
+        var labels = await SuggestLabelsAsync(connection, members, cancellationToken);
+        var changed = clustering.Clusters.Where(c => c.Changed).ToList();
+        var opened = changed.Where(c => c.Opened).ToDictionary(c => c.Id, c =>
+        {
+            var first = members.First(m => m.Cluster == c).Item;
+            return new ClusterOpened(c.Id, first.Rating.Model.Id, first.Capability, first.Reason, labels[c.Id].Label, ClusterTriage.SystemActor, now);
+        });
+        var reopenCandidates = changed.Where(c => !c.Opened && triage[c.Id].State == ClusterState.Resolved).ToList();
+        await CommitAsync(members, changed, labels, opened, reopenCandidates, now, cancellationToken);
+    }
+
+    private static void QueueRows(IDocumentOperations operations,
+        List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)> members, List<CentroidClustering.Cluster> changed,
+        Dictionary<Guid, (string Label, double Similarity)> labels, Dictionary<Guid, ClusterOpened> opened, Dictionary<Guid, long> openedVersions,
+        DateTimeOffset now)
+    {
         foreach (var (item, vector, cluster, similarity) in members)
         {
             var rating = item.Rating;
@@ -124,16 +241,6 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                 (object?)item.Prompt ?? DBNull.Value, similarity, vector, rating.OccurredAt.ToUniversalTime(), item.Rated.Timestamp.ToUniversalTime());
         }
 
-        var labels = await SuggestLabelsAsync(connection, members, cancellationToken);
-        var changed = clustering.Clusters.Where(c => c.Changed).ToList();
-        var opened = changed.Where(c => c.Opened).ToDictionary(c => c.Id, c =>
-        {
-            var first = members.First(m => m.Cluster == c).Item;
-            return new ClusterOpened(c.Id, first.Rating.Model.Id, first.Capability, first.Reason, labels[c.Id].Label, ClusterTriage.SystemActor, now);
-        });
-        var reopenCandidates = changed.Where(c => !c.Opened && triage[c.Id].State == ClusterState.Resolved).ToList();
-        var versions = await AppendTriageEventsAsync(opened.Values.ToList(), reopenCandidates, now, cancellationToken);
-
         foreach (var cluster in changed)
         {
             var times = members.Where(m => m.Cluster == cluster).Select(m => m.Item.Rating.OccurredAt.ToUniversalTime()).ToList();
@@ -147,8 +254,7 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     cluster.Id, open.ModelId, open.Capability, open.Reason, label, labelSimilarity, cluster.Centroid, cluster.Size,
-                    now, times.Min(), times.Max(), TriageTables.Wire(ClusterState.Open), versions.Opened[cluster.Id], now);
-                LogOpened(_logger, cluster.Id, cluster.Group, label);
+                    now, times.Min(), times.Max(), TriageTables.Wire(ClusterState.Open), openedVersions[cluster.Id], now);
                 continue;
             }
 
@@ -160,45 +266,32 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                 """,
                 cluster.Centroid, cluster.Size, label, labelSimilarity, times.Min(), times.Max(), now, cluster.Id);
         }
-
-        foreach (var (reopened, version) in versions.Reopened)
-        {
-            var (sql, parameters) = TriageTables.RowUpdate(reopened, version);
-            operations.QueueSqlCommand(sql, parameters);
-            LogReopened(_logger, reopened.ClusterId, reopened.NewItems);
-        }
-
-        return NullChangeListener.Instance;
     }
 
     /// <summary>
-    /// Appends the clusterer's triage events (ClusterOpened; ClusterReopened where the reopen rule fires on the stream's
-    /// own state) in a session of their own, committed before the page's rows: the daemon's page session does not write
-    /// events. A page retried after a failed commit finds its streams already opened (cluster ids are the first item's
-    /// rating event id, so the same again) and does not open them twice. Returns the stream version of each event.
+    /// Commits the clustered items, the changed clusters' rows and the triage events (ClusterOpened; ClusterReopened where
+    /// the reopen rule fires on the stream's own state) in one session. Cluster ids are the first item's rating event id,
+    /// so a stream that exists already (opened by an earlier attempt whose rows were not written) is not opened twice.
+    /// A triager acting on a cluster in between makes the append conflict: the streams are read again and it is retried.
     /// </summary>
-    private async Task<(Dictionary<Guid, long> Opened, List<(ClusterReopened Event, long Version)> Reopened)> AppendTriageEventsAsync(
-        List<ClusterOpened> opened, List<CentroidClustering.Cluster> reopenCandidates, DateTimeOffset now, CancellationToken ct)
+    private async Task CommitAsync(List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)> members,
+        List<CentroidClustering.Cluster> changed, Dictionary<Guid, (string Label, double Similarity)> labels, Dictionary<Guid, ClusterOpened> opened,
+        List<CentroidClustering.Cluster> reopenCandidates, DateTimeOffset now, CancellationToken ct)
     {
-        if (opened.Count == 0 && reopenCandidates.Count == 0)
-        {
-            return ([], []);
-        }
-
         var store = _services.GetRequiredService<IDocumentStore>();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await using var session = store.LightweightSession();
-                var openedVersions = await StreamVersionsAsync(opened.Select(o => o.ClusterId).ToArray(), ct);
-                foreach (var open in opened.Where(o => !openedVersions.ContainsKey(o.ClusterId)))
+                var openedVersions = await StreamVersionsAsync(opened.Keys.ToArray(), ct);
+                foreach (var open in opened.Values.Where(o => !openedVersions.ContainsKey(o.ClusterId)))
                 {
                     session.Events.StartStream<ClusterTriage>(open.ClusterId, open);
                     openedVersions[open.ClusterId] = 1;
                 }
 
-                var reopened = new List<(ClusterReopened, long)>();
+                var reopened = new List<(ClusterReopened Event, long Version)>();
                 foreach (var cluster in reopenCandidates)
                 {
                     var stream = await session.Events.FetchForWriting<ClusterTriage>(cluster.Id, ct);
@@ -211,8 +304,25 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                     }
                 }
 
+                QueueRows(session, members, changed, labels, opened, openedVersions, now);
+                foreach (var (reopen, version) in reopened)
+                {
+                    var (sql, parameters) = TriageTables.RowUpdate(reopen, version);
+                    session.QueueSqlCommand(sql, parameters);
+                }
+
                 await session.SaveChangesAsync(ct);
-                return (openedVersions, reopened);
+                foreach (var id in opened.Keys)
+                {
+                    LogOpened(_logger, id, changed.First(c => c.Id == id).Group);
+                }
+
+                foreach (var (reopen, _) in reopened)
+                {
+                    LogReopened(_logger, reopen.ClusterId, reopen.NewItems);
+                }
+
+                return;
             }
             catch (ConcurrencyException) when (attempt < 5)
             {
@@ -336,12 +446,18 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
             var best = (withComments.Count > 0 ? withComments : g.ToList())
                 .Select(c => (Text: withComments.Count > 0 ? c.Comment! : c.Text, Similarity: CentroidClustering.Dot(centroid, c.Vector)))
                 .MaxBy(c => c.Similarity);
-            return (best.Text.Length > MaxLabelLength ? best.Text[..MaxLabelLength] : best.Text, best.Similarity);
+            return (TextElements.Truncate(best.Text, MaxLabelLength), best.Similarity);
         });
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {ClusterId} opened in {Group}: {Label}")]
-    private static partial void LogOpened(ILogger logger, Guid clusterId, string group, string label);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {ClusterId} opened in {Group}")]
+    private static partial void LogOpened(ILogger logger, Guid clusterId, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Clustering events {Floor}..{Ceiling} ({Items} thumbs-down) failed ({ExceptionType}); clustering them one at a time")]
+    private static partial void LogPageRetriedItemByItem(ILogger logger, long floor, long ceiling, int items, string exceptionType);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Thumbs-down event {EventId} (sequence {Sequence}) could not be clustered ({ExceptionType}); dead-lettered in mt_doc_deadletterevent, the clusterer goes on")]
+    private static partial void LogDeadLettered(ILogger logger, Guid eventId, long sequence, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {ClusterId} reopened after {NewItems} new items")]
     private static partial void LogReopened(ILogger logger, Guid clusterId, int newItems);

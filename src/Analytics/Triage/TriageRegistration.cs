@@ -19,6 +19,8 @@ public static class TriageRegistration
             return services;
         }
 
+        services.Configure<TriageFaultOptions>(configuration.GetSection("Faults"));
+        services.AddSingleton<TriageFaults>();
         services.AddSingleton<SentenceEmbedder>();
         services.AddSingleton<ThumbsDownClusterer>();
         services.TryAddSingleton(TimeProvider.System);
