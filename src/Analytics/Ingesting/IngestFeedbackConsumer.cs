@@ -5,6 +5,7 @@ using Analytics.Conversations;
 using Analytics.Redacting;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Analytics.Ingesting;
 
@@ -17,6 +18,7 @@ public sealed partial class IngestFeedbackConsumer(
     GroupCommitWriter writer,
     IngestionMetrics metrics,
     TimeProvider clock,
+    IOptions<IngestionOptions> options,
     ILogger<IngestFeedbackConsumer> logger) : IConsumer<FeedbackEventBatch>
 {
     private static readonly Uri RefusedQueueAddress = new($"queue:{IngestionTopology.RefusedQueue}");
@@ -51,7 +53,7 @@ public sealed partial class IngestFeedbackConsumer(
         Dictionary<string, int>? redacted = null;
         foreach (var raw in events)
         {
-            var validated = FeedbackEventValidator.Validate(raw, receivedAt);
+            var validated = FeedbackEventValidator.Validate(raw, receivedAt, options.Value.MaxFutureSkew);
             if (validated.IsValid)
             {
                 // Personal data is replaced by typed placeholders before anything is stored.
