@@ -458,7 +458,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         -- What each touched turn moves, in the cells it counts in. With its response (stored or new): the response's cell, which
         -- counts the response when it is new and the rating after the page, less the rating before the page when the response
         -- was stored before (a rating that came before its response counted elsewhere, below). Without its response, a thumbs
-        -- up or down counts in satisfaction (up, down; not rated, whose rate is among responses) under the model and
+        -- up or down counts in satisfaction (up and down, not rated: its rate is among responses) under the model and
         -- capabilities the rating carries, in the hour it occurred, slice unknown: before the page (taken out) and after it.
         moves as (
             select hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm, is_new::int as responses,

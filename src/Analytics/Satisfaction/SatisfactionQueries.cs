@@ -45,7 +45,8 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
 
     public async Task<bool> ModelExistsAsync(string modelId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"select exists(select 1 from {SatisfactionProjection.Responses} where model_id = $1)");
+        await using var command = dataSource.CreateCommand(
+            $"select exists(select 1 from {SatisfactionProjection.Responses} where model_id = $1) or exists(select 1 from {SatisfactionProjection.CellTotals} where model_id = $1)");
         command.Parameters.Add(new NpgsqlParameter { Value = modelId });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
