@@ -40,7 +40,7 @@ public sealed record RegressionDetectorOptions
     /// <summary>The largest variance inflation assumed (and the one assumed before it can be estimated).</summary>
     public double MaximumDispersion { get; init; } = 4;
 
-    /// <summary>How far back baselines reach from the latest hour with data.</summary>
+    /// <summary>How far back baselines reach from the latest hour with data (never from after the hour of the look).</summary>
     public TimeSpan BaselineWindow { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>A cell's own baseline leaves out its most recent hours, so that a fresh drop does not hide in it.</summary>
@@ -120,7 +120,7 @@ public sealed class RegressionDetector(RegressionDetectorOptions options)
             }
         }
 
-        var baselines = new BaselineIndex(counts, options);
+        var baselines = new BaselineIndex(counts, SatisfactionProjection.HourOf(now), options);
         var transitions = new List<AlertTransition>();
         foreach (var (cell, increment) in increments.OrderBy(i => i.Key.ToString(), StringComparer.Ordinal))
         {
@@ -284,10 +284,12 @@ public sealed class RegressionDetector(RegressionDetectorOptions options)
         private readonly double _modelDispersion;
         private readonly double _capabilityDispersion;
 
-        public BaselineIndex(IReadOnlyCollection<HourlyCellCount> counts, RegressionDetectorOptions options)
+        /// <param name="currentHour">The hour of the look: the windows end at the latest hour with data, never after it.</param>
+        public BaselineIndex(IReadOnlyCollection<HourlyCellCount> counts, DateTimeOffset currentHour, RegressionDetectorOptions options)
         {
             _options = options;
             var latest = counts.Max(c => c.Hour);
+            latest = latest > currentHour ? currentHour : latest;
             _modelDispersion = Dispersion(counts.Where(c => c.Cell.Capability == SatisfactionQueries.AllCapabilities && c.Hour < latest), options);
             _capabilityDispersion = Dispersion(counts.Where(c => c.Cell.Capability != SatisfactionQueries.AllCapabilities && c.Hour < latest), options);
             var from = latest - options.BaselineWindow;

@@ -91,8 +91,8 @@ public sealed partial class RegressionWatch(
 
     private async Task LookAsync(RegressionDetector detector, CancellationToken ct)
     {
-        var counts = await ReadCountsAsync(detector.Options.BaselineWindow + TimeSpan.FromHours(1), ct);
         var now = time.GetUtcNow();
+        var counts = await ReadCountsAsync(detector.Options.BaselineWindow + TimeSpan.FromHours(1), now, ct);
         var transitions = detector.Look(now, counts);
         metrics.Observe(detector);
         if (transitions.Count == 0)
@@ -136,15 +136,20 @@ public sealed partial class RegressionWatch(
         }
     }
 
-    /// <summary>The hourly counters of the trailing window, ending at the latest hour with data.</summary>
-    private async Task<List<HourlyCellCount>> ReadCountsAsync(TimeSpan window, CancellationToken ct)
+    /// <summary>
+    /// The hourly counters of the trailing window, ending at the latest hour with data but never after the current hour:
+    /// an occurredAt ahead of the clock (a producer's fast clock, within the accepted skew) does not move the window.
+    /// Ratings are the thumbs up and down of the cell (those whose response has not arrived included).
+    /// </summary>
+    private async Task<List<HourlyCellCount>> ReadCountsAsync(TimeSpan window, DateTimeOffset now, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
             $"""
-            select hour, model_id, model_version, capability, rated, down from {SatisfactionProjection.CellTotals}
-            where hour >= (select max(hour) from {SatisfactionProjection.CellTotals}) - $1
+            select hour, model_id, model_version, capability, up + down, down from {SatisfactionProjection.CellTotals}
+            where hour >= least((select max(hour) from {SatisfactionProjection.CellTotals}), $2) - $1
             """);
         command.Parameters.Add(new() { Value = window });
+        command.Parameters.Add(new() { Value = SatisfactionProjection.HourOf(now) });
         var counts = new List<HourlyCellCount>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -19,7 +19,12 @@ public static partial class FeedbackEventValidator
     [GeneratedRegex(ContractLimits.SlugPattern)]
     private static partial Regex Slug();
 
-    public static ValidatedEvent Validate(JsonElement raw, DateTimeOffset now)
+    /// <summary>Validates with the default accepted future skew of occurredAt (<see cref="IngestionOptions.DefaultMaxFutureSkew"/>).</summary>
+    public static ValidatedEvent Validate(JsonElement raw, DateTimeOffset now) => Validate(raw, now, IngestionOptions.DefaultMaxFutureSkew);
+
+    /// <param name="now">When the worker received the event.</param>
+    /// <param name="maxFutureSkew">How far occurredAt may lie after <paramref name="now"/>.</param>
+    public static ValidatedEvent Validate(JsonElement raw, DateTimeOffset now, TimeSpan maxFutureSkew)
     {
         if (raw.ValueKind != JsonValueKind.Object)
         {
@@ -82,7 +87,7 @@ public static partial class FeedbackEventValidator
             ResponseRated e => CheckResponseRated(e),
             ResponsesCompared e => CheckResponsesCompared(e),
             _ => null,
-        } ?? CheckOccurredAt(OccurredAt(contract), now);
+        } ?? CheckOccurredAt(OccurredAt(contract), now, maxFutureSkew);
 
         return problem is null
             ? new ValidatedEvent(raw, eventId, typeName, contract, null)
@@ -108,11 +113,13 @@ public static partial class FeedbackEventValidator
         _ => throw new ArgumentException($"Unknown contract {contract.GetType().Name}", nameof(contract)),
     };
 
-    private static Refusal? CheckOccurredAt(DateTimeOffset occurredAt, DateTimeOffset now)
+    private static Refusal? CheckOccurredAt(DateTimeOffset occurredAt, DateTimeOffset now, TimeSpan maxFutureSkew)
     {
-        if (occurredAt > now.AddDays(1))
+        if (occurredAt > now + maxFutureSkew)
         {
-            return new Refusal(Refusal.Codes.InvalidField, "'occurredAt' is more than a day in the future");
+            return new Refusal(Refusal.Codes.InvalidField,
+                FormattableString.Invariant(
+                    $"'occurredAt' is {(occurredAt - now).TotalSeconds:0.###} s in the future of the time it was received; at most {maxFutureSkew.TotalSeconds:0.###} s ahead is accepted (check the producer's clock)"));
         }
 
         if (occurredAt < new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero))

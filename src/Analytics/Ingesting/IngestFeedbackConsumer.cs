@@ -5,6 +5,7 @@ using Analytics.Conversations;
 using Analytics.Redacting;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Analytics.Ingesting;
 
@@ -19,6 +20,7 @@ public sealed partial class IngestFeedbackConsumer(
     GroupCommitWriter writer,
     IngestionMetrics metrics,
     TimeProvider clock,
+    IOptions<IngestionOptions> options,
     ILogger<IngestFeedbackConsumer> logger) : IConsumer<FeedbackEventBatch>
 {
     private static readonly Uri RefusedQueueAddress = new($"queue:{IngestionTopology.RefusedQueue}");
@@ -58,7 +60,7 @@ public sealed partial class IngestFeedbackConsumer(
             AcceptedEvent? ready = null;
             try
             {
-                validated = FeedbackEventValidator.Validate(raw, receivedAt);
+                validated = FeedbackEventValidator.Validate(raw, receivedAt, options.Value.MaxFutureSkew);
                 if (validated.IsValid)
                 {
                     // Personal data is replaced by typed placeholders before anything is stored.

@@ -36,4 +36,12 @@ public sealed class IngestionOptions
     /// bulk event append (binary COPY) rather than quick appends; 0 turns the bulk path off.
     /// </summary>
     public int BulkAppendMinEvents { get; set; } = 20;
+
+    /// <summary>
+    /// How far an event's occurredAt may lie after the time the worker received it (producer clocks run a little ahead);
+    /// later is refused as invalid_field. Minutes, not hours: an accepted future time stays in the views as it was sent.
+    /// </summary>
+    public TimeSpan MaxFutureSkew { get; set; } = DefaultMaxFutureSkew;
+
+    public static readonly TimeSpan DefaultMaxFutureSkew = TimeSpan.FromMinutes(5);
 }

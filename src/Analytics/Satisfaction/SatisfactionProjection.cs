@@ -13,8 +13,11 @@ namespace Analytics.Satisfaction;
 /// Async projection of conversation streams into plain SQL tables (schema analytics, prefix sat_) that the
 /// API and Grafana query with ordinary SQL. Every write is an upsert keyed by the fact's own id, so a replay
 /// or a rebuild gives the same rows. A later rating of a turn replaces the earlier one (the latest
-/// occurredAt wins; on a tie the later event in the store wins); "none" withdraws it. A rating that arrives
-/// before its response is kept and counts as soon as the response is there.
+/// occurredAt wins; on a tie the later event in the store wins); "none" withdraws it. A thumbs up or down counts in
+/// satisfaction whether its response came before it, comes after it or never: without its response, under the model
+/// and capabilities the rating carries, in the hour it occurred, slice unknown; once the response is there, in the
+/// response's cell (it moves, it is not counted twice). The rating rate (rated among responses) counts only ratings
+/// of responses that are there.
 /// <para>
 /// The daemon hands over a page of events at a time (<see cref="PageSize"/>); the page is folded in memory
 /// (<see cref="SatisfactionPage"/>) and written by one set-based statement that reads the prior state of the
@@ -115,6 +118,8 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             cells.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
         }
 
+        cells.Indexes.Add(new IndexDefinition("ix_sat_cells_spent") { Columns = ["model_id"], Predicate = SpentCell });
+
         // The same counters without slices: their row count is bounded by hours × model versions × (capabilities + 1)
         // whatever the traffic, which keeps the unsliced matrix and over-time queries cheap.
         var totals = new Table(CellTotals);
@@ -126,6 +131,8 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         {
             totals.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
         }
+
+        totals.Indexes.Add(new IndexDefinition("ix_sat_cell_totals_spent") { Columns = ["model_id"], Predicate = SpentCell });
 
         // The unsliced counters again per UTC day, so that a window of weeks reads days (plus the hours of its partial
         // first and last day) rather than every hour.
@@ -139,10 +146,12 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             days.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
         }
 
+        days.Indexes.Add(new IndexDefinition("ix_sat_cell_days_spent") { Columns = ["model_id"], Predicate = SpentCell });
+
         // Thumbs-down reasons per unsliced cell and hour: how many turns of the cell are currently rated down with that
         // reason (a down with two reasons counts under both; a flip or a withdrawal takes it out again). Keyed for the
         // reasons query: one model and capability over a range of hours. Rows that reach zero are deleted after each page
-        // (DeleteSpentReasons), so the table is the same whatever the page boundaries.
+        // (DeleteSpentRows), so the table is the same whatever the page boundaries.
         var reasons = new Table(CellReasons);
         reasons.AddColumn<string>("model_id").AsPrimaryKey();
         reasons.AddColumn<string>("capability").AsPrimaryKey();
@@ -228,7 +237,7 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
         if (parameters is not null)
         {
             operations.QueueSqlCommand(PageSql, parameters);
-            operations.QueueSqlCommand(DeleteSpentReasons);
+            operations.QueueSqlCommand(DeleteSpentRows);
         }
     }
 
@@ -254,11 +263,23 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
     }
 
     /// <summary>
-    /// Deletes the reason counters that a page brought to zero (a down flipped or withdrawn): a page that holds the down and
-    /// its flip never writes the row, so without this the table would depend on where pages begin. Reads the partial index
-    /// of zero rows only.
+    /// Deletes the counter rows that a page brought back to zero: reason counters of a down flipped or withdrawn, and the
+    /// cells of ratings counted without their response once the response came (they move to the response's cell) or were
+    /// withdrawn. A page that holds both never writes the row, so without this the tables would depend on where pages begin.
+    /// Reads the partial indexes of zero rows only (a cell with a response never returns to zero).
     /// </summary>
-    internal static readonly string DeleteSpentReasons = $"delete from {CellReasons} where down = 0";
+    internal static readonly string DeleteSpentRows = $"""
+        with spent_cells as (delete from {Cells} where {SpentCell}),
+            spent_totals as (delete from {CellTotals} where {SpentCell}),
+            spent_days as (delete from {CellDays} where {SpentCell})
+        delete from {CellReasons} where down = 0
+        """;
+
+    /// <summary>A counter row that counts nothing (regenerations and latency only move with responses).</summary>
+    private const string SpentCell = "responses = 0 and rated = 0 and up = 0 and down = 0";
+
+    /// <summary>The hour a rating counts in while its response is not there: the hour it occurred (UTC).</summary>
+    private const string RatingHour = "date_trunc('hour', occurred_at at time zone 'UTC') at time zone 'UTC'";
 
     private const string Counters = "responses, rated, up, down, regenerations, latency_sum";
 
@@ -381,7 +402,9 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             from {Responses}
             where turn_id = any({ratedWithoutResponse})
                 or turn_id = any(array(select turn_id from response_rows except select turn_id from new_responses))),
-        stored_ratings as (select turn_id, rating, reasons from {Ratings} where turn_id = any({touched})),
+        stored_ratings as (
+            select turn_id, rating, reasons, {RatingHour} as hour, model_id, model_version, capabilities
+            from {Ratings} where turn_id = any({touched})),
         new_ratings as (
             insert into {Ratings} as current (turn_id, conversation_id, occurred_at, rating, reasons, comment, model_id, model_version, capabilities)
             select turn_id, conversation_id, occurred_at, rating, string_to_array(reasons, chr(31)), comment, model_id, model_version,
@@ -390,18 +413,33 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
             on conflict (turn_id) do update set occurred_at = excluded.occurred_at, rating = excluded.rating, reasons = excluded.reasons,
                 comment = excluded.comment, model_id = excluded.model_id, model_version = excluded.model_version, capabilities = excluded.capabilities
             where current.occurred_at <= excluded.occurred_at
-            returning turn_id, rating, reasons),
+            returning turn_id, rating, reasons, {RatingHour} as hour, model_id, model_version, capabilities),
         -- One row per touched turn, by grouping rather than joining (the row estimates of array parameters are guesses,
-        -- and a join planned for 10 rows that meets thousands is quadratic).
+        -- and a join planned for 10 rows that meets thousands is quadratic): its response (stored before the statement, or
+        -- new), its rating before and after the page, and where each rating counts while the turn has no response.
         counted as (
-            select bool_or(is_new) as is_new, max(hour) as hour, max(model_id) as model_id, max(model_version) as model_version,
-                max(capabilities) as capabilities, max(surface) as surface, max(custom_instructions) as custom_instructions,
-                max(experiment_arm) as experiment_arm, max(regenerations) as regenerations, max(latency) as latency,
-                case when bool_or(is_new) then null else max(rating) filter (where source = 'stored') end as rating_before,
+            select coalesce(bool_or(is_new), false) as is_new, bool_or(source = 'response') as has_response,
+                coalesce(bool_or(source = 'response' and not is_new), false) as had_response,
+                max(hour) filter (where source = 'response') as hour, max(model_id) filter (where source = 'response') as model_id,
+                max(model_version) filter (where source = 'response') as model_version,
+                max(capabilities) filter (where source = 'response') as capabilities, max(surface) as surface,
+                max(custom_instructions) as custom_instructions, max(experiment_arm) as experiment_arm, max(regenerations) as regenerations,
+                max(latency) as latency,
+                max(rating) filter (where source = 'stored') as rating_before,
+                max(reasons) filter (where source = 'stored') as reasons_before,
+                max(hour) filter (where source = 'stored') as hour_before, max(model_id) filter (where source = 'stored') as model_id_before,
+                max(model_version) filter (where source = 'stored') as model_version_before,
+                max(capabilities) filter (where source = 'stored') as capabilities_before,
                 coalesce(max(rating) filter (where source = 'new'), max(rating) filter (where source = 'stored')) as rating_after,
-                case when bool_or(is_new) then null else max(reasons) filter (where source = 'stored') end as reasons_before,
                 case when bool_or(source = 'new') then max(reasons) filter (where source = 'new')
-                     else max(reasons) filter (where source = 'stored') end as reasons_after
+                     else max(reasons) filter (where source = 'stored') end as reasons_after,
+                coalesce(max(hour) filter (where source = 'new'), max(hour) filter (where source = 'stored')) as hour_after,
+                case when bool_or(source = 'new') then max(model_id) filter (where source = 'new')
+                     else max(model_id) filter (where source = 'stored') end as model_id_after,
+                case when bool_or(source = 'new') then max(model_version) filter (where source = 'new')
+                     else max(model_version) filter (where source = 'stored') end as model_version_after,
+                case when bool_or(source = 'new') then max(capabilities) filter (where source = 'new')
+                     else max(capabilities) filter (where source = 'stored') end as capabilities_after
             from (
                 select turn_id, false as is_new, hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm,
                     0 as regenerations, 0 as latency, null::text as rating, null::text[] as reasons, 'response' as source
@@ -411,30 +449,52 @@ public sealed class SatisfactionProjection : EventProjection, IJasperFxProjectio
                     (regenerated_from is not null)::int, latency_ms, null, null, 'response'
                 from new_responses
                 union all
-                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, reasons, 'stored' from stored_ratings
+                select turn_id, null, hour, model_id, model_version, capabilities, null, null, null, null, null, rating, reasons, 'stored'
+                from stored_ratings
                 union all
-                select turn_id, null, null, null, null, null, null, null, null, null, null, rating, reasons, 'new' from new_ratings) facts
-            group by turn_id
-            having bool_or(source = 'response')),
+                select turn_id, null, hour, model_id, model_version, capabilities, null, null, null, null, null, rating, reasons, 'new'
+                from new_ratings) facts
+            group by turn_id),
+        -- What each touched turn moves, in the cells it counts in. With its response (stored or new): the response's cell, which
+        -- counts the response when it is new and the rating after the page, less the rating before the page when the response
+        -- was stored before (a rating that came before its response counted elsewhere, below). Without its response, a thumbs
+        -- up or down counts in satisfaction (up and down, not rated: its rate is among responses) under the model and
+        -- capabilities the rating carries, in the hour it occurred, slice unknown: before the page (taken out) and after it.
+        moves as (
+            select hour, model_id, model_version, capabilities, surface, custom_instructions, experiment_arm, is_new::int as responses,
+                regenerations, latency, rating_after as rating_plus, reasons_after as reasons_plus,
+                case when had_response then rating_before end as rating_minus, case when had_response then reasons_before end as reasons_minus,
+                true as with_response
+            from counted where has_response
+            union all
+            select hour_before, model_id_before, model_version_before, capabilities_before, '{Unknown}', '{Unknown}', '{Unknown}', 0, 0, 0,
+                null, null, rating_before, reasons_before, false
+            from counted where not had_response and rating_before in ('up', 'down')
+            union all
+            select hour_after, model_id_after, model_version_after, capabilities_after, '{Unknown}', '{Unknown}', '{Unknown}', 0, 0, 0,
+                rating_after, reasons_after, null, null, false
+            from counted where not has_response and rating_after in ('up', 'down')),
         deltas as (
-            select c.hour, c.model_id, c.model_version, cap.name as capability, c.surface, c.custom_instructions, c.experiment_arm,
-                c.is_new::int as responses,
-                coalesce((c.rating_after in ('up', 'down'))::int, 0) - coalesce((c.rating_before in ('up', 'down'))::int, 0) as rated,
-                coalesce((c.rating_after = 'up')::int, 0) - coalesce((c.rating_before = 'up')::int, 0) as up,
-                coalesce((c.rating_after = 'down')::int, 0) - coalesce((c.rating_before = 'down')::int, 0) as down,
-                c.regenerations, c.latency
-            from counted c cross join lateral unnest(c.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
-        -- Thumbs-down reasons: each reason of the turn's down after the page counts +1, each of its down before the page -1,
-        -- in every capability cell of the response and in the model total.
+            select m.hour, m.model_id, m.model_version, cap.name as capability, m.surface, m.custom_instructions, m.experiment_arm,
+                m.responses,
+                case when m.with_response
+                    then coalesce((m.rating_plus in ('up', 'down'))::int, 0) - coalesce((m.rating_minus in ('up', 'down'))::int, 0)
+                    else 0 end as rated,
+                coalesce((m.rating_plus = 'up')::int, 0) - coalesce((m.rating_minus = 'up')::int, 0) as up,
+                coalesce((m.rating_plus = 'down')::int, 0) - coalesce((m.rating_minus = 'down')::int, 0) as down,
+                m.regenerations, m.latency
+            from moves m cross join lateral unnest(m.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)),
+        -- Thumbs-down reasons: each reason of a down moved in counts +1, each of a down moved out -1, in every capability cell
+        -- and in the model total.
         reason_deltas as (
-            select c.hour, c.model_id, c.model_version, cap.name as capability, moved.reason, sum(moved.down) as down
-            from counted c
-            cross join lateral unnest(c.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
+            select m.hour, m.model_id, m.model_version, cap.name as capability, moved.reason, sum(moved.down) as down
+            from moves m
+            cross join lateral unnest(m.capabilities || array['{SatisfactionQueries.AllCapabilities}']) as cap(name)
             cross join lateral (
-                select reason, 1 as down from unnest(case when c.rating_after = 'down' then c.reasons_after end) as reason
+                select reason, 1 as down from unnest(case when m.rating_plus = 'down' then m.reasons_plus end) as reason
                 union all
-                select reason, -1 from unnest(case when c.rating_before = 'down' then c.reasons_before end) as reason) moved
-            group by c.hour, c.model_id, c.model_version, cap.name, moved.reason
+                select reason, -1 from unnest(case when m.rating_minus = 'down' then m.reasons_minus end) as reason) moved
+            group by m.hour, m.model_id, m.model_version, cap.name, moved.reason
             having sum(moved.down) <> 0),
         reasons_moved as (
             insert into {CellReasons} as cell (model_id, capability, hour, model_version, reason, down)

@@ -45,7 +45,8 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
 
     public async Task<bool> ModelExistsAsync(string modelId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"select exists(select 1 from {SatisfactionProjection.Responses} where model_id = $1)");
+        await using var command = dataSource.CreateCommand(
+            $"select exists(select 1 from {SatisfactionProjection.Responses} where model_id = $1) or exists(select 1 from {SatisfactionProjection.CellTotals} where model_id = $1)");
         command.Parameters.Add(new NpgsqlParameter { Value = modelId });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
@@ -66,7 +67,7 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
             select model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum
             from {SatisfactionProjection.CellTotals}
             where ((hour >= $1 and hour < $4) or (hour >= $5 and hour < $2)) and ($3::text is null or model_id = $3)) counters
-        group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
+        group by 1, 2, 3 having sum(responses) > 0 or sum(up) > 0 or sum(down) > 0 order by 1, 2, 3
         """;
 
     /// <summary>Model × version × capability cells for [from, to), plus one "*" row per model version, from the counters.</summary>
@@ -79,7 +80,7 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
                     sum(regenerations)::int8, (sum(latency_sum)::float8 / nullif(sum(responses), 0))
                 from {SatisfactionProjection.Cells}
                 where hour >= $1 and hour < $2 and ($3::text is null or model_id = $3) {SliceWhere(slices)}
-                group by 1, 2, 3 having sum(responses) > 0 order by 1, 2, 3
+                group by 1, 2, 3 having sum(responses) > 0 or sum(up) > 0 or sum(down) > 0 order by 1, 2, 3
                 """
             : UnslicedMatrixSql);
         if (slices.Any)
@@ -137,7 +138,7 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
             from {CountersFor(slices)}
             where hour >= $1 and hour < $2 and model_id = $3 {SliceWhere(slices)}
                 and ($7::text is null or model_version = $7) and capability = coalesce($8::text, '{AllCapabilities}')
-            group by 1 having sum(responses) > 0 order by 1
+            group by 1 having sum(responses) > 0 or sum(up) > 0 or sum(down) > 0 order by 1
             """);
         AddParameters(command, from, to, modelId, slices);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)version ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });

@@ -86,7 +86,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
                 replay.BatchCommands.Add(new("set local work_mem = '512MB'"));
                 replay.BatchCommands.Add(new("set local jit = off"));
                 replay.BatchCommands.Add(new(sql) { Parameters = { new() { Value = floor }, new() { Value = top } } });
-                replay.BatchCommands.Add(new(SatisfactionProjection.DeleteSpentReasons));
+                replay.BatchCommands.Add(new(SatisfactionProjection.DeleteSpentRows));
                 replay.BatchCommands.Add(new($"update {schema}.mt_event_progression set last_seq_id = $2, last_updated = now() where name = $1")
                 {
                     Parameters = { new() { Value = ProgressionName }, new() { Value = top } },

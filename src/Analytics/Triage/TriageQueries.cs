@@ -69,10 +69,13 @@ public sealed class TriageQueries(NpgsqlDataSource dataSource)
             where i.cluster_id = c.cluster_id and i.occurred_at > {asOf} - interval '48 hours' and i.occurred_at <= {asOf}) w on true
         """;
 
-    /// <summary>The end of the growth windows when none is given: the latest clustered feedback (now when there is none).</summary>
+    /// <summary>
+    /// The end of the growth windows when none is given: the latest clustered feedback, never later than now (a producer's
+    /// clock ahead of ours does not move the windows), now when there is none.
+    /// </summary>
     public async Task<DateTimeOffset> LatestAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"select max(last_item_at) from {TriageTables.Clusters}");
+        await using var command = dataSource.CreateCommand($"select least(max(last_item_at), now()) from {TriageTables.Clusters}");
         return await command.ExecuteScalarAsync(ct) is DateTime latest ? new DateTimeOffset(latest, TimeSpan.Zero) : DateTimeOffset.UtcNow;
     }
 
