@@ -155,11 +155,11 @@ public sealed class InputLimitTests : IAsyncLifetime
         // Worker: every valid event stored; the rest refused with its reason, kept in a queue and counted.
         await TestEnvironment.WaitUntilAsync(
             async () => await _platform.StoredEventCountAsync() == valid.Count
-                && await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= tooLargeForTheWorker + notEvents
-                && await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue) >= notJson,
+                && await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue) >= tooLargeForTheWorker + notEvents
+                && await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue) >= notJson,
             Timeout,
-            async () => $"stored {await _platform.StoredEventCountAsync()}/{valid.Count}, refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)}, "
-                + $"errors {await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue)}\n{_worker.Output}");
+            async () => $"stored {await _platform.StoredEventCountAsync()}/{valid.Count}, refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}, "
+                + $"errors {await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue)}\n{_worker.Output}");
         Assert.Equal(valid.Select(TestConversations.EventId).Order(), (await _platform.StoredEventsAsync()).Keys.Order());
         Assert.Equal(tooLargeForTheWorker, await _worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.MessageTooLarge}\""));
         Assert.Equal(notEvents, await _worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.UnknownType}\""));
