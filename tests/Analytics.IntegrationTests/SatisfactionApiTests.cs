@@ -116,25 +116,6 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
         return pairs;
     }
 
-    [Theory]
-    [InlineData("/api/satisfaction/matrix?from=2026-11-10T00:00:00Z&to=2026-11-01T00:00:00Z", "from must be before to")]
-    [InlineData("/api/satisfaction/matrix?model=no-such-model", "Unknown model")]
-    [InlineData("/api/satisfaction/over-time?model=atlas&from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z&bucket=hour", "Bucket too fine for the range")]
-    [InlineData("/api/satisfaction/over-time?model=atlas&bucket=minute", "Unknown bucket")]
-    [InlineData("/api/satisfaction/over-time", "model is required")]
-    [InlineData("/api/satisfaction/matrix?from=yesterday", null)]
-    public async Task Bad_parameters_get_a_400_with_problem_details(string url, string? title)
-    {
-        var response = await ApiClients.Viewer(_api).GetAsync(url);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        if (title is not null)
-        {
-            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            Assert.Equal(title, problem.GetProperty("title").GetString());
-        }
-    }
-
     /// <summary>
     /// An independent recount of the reasons of each turn whose latest rating is down, per model and capability of its
     /// response ("*": the model's total, a turn once), read from mt_events' JSON (stored reasons are enum member names).

@@ -9,7 +9,8 @@ namespace Analytics.IntegrationTests;
 /// The triage page in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; infra/scripts/run-tests.sh
 /// installs it when missing) against the real API on a local port, with clusters made by the real worker.
 /// </summary>
-public sealed class TriagePageTests(TriagePlatformFixture fixture) : IClassFixture<TriagePlatformFixture>
+[Collection(TriageCollection.Name)]
+public sealed class TriagePageTests(TriagePlatformFixture fixture)
 {
     public static string ChromiumPath => Environment.GetEnvironmentVariable("ANALYTICS_TEST_CHROMIUM") ?? "/usr/bin/chromium";
 
