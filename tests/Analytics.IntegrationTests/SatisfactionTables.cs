@@ -40,11 +40,4 @@ public static class SatisfactionTables
 
         return rows;
     }
-
-    /// <summary>Empties every sat_* table (as the owner): what a rebuild must then produce from the events alone.</summary>
-    public static async Task EmptyAsync(NpgsqlDataSource dataSource)
-    {
-        await using var command = dataSource.CreateCommand($"truncate {string.Join(", ", await NamesAsync(dataSource))}");
-        await command.ExecuteNonQueryAsync();
-    }
 }
