@@ -169,6 +169,7 @@ public sealed class InputLimitTests : IAsyncLifetime
             Timeout,
             async () => $"stored {await _platform.StoredEventCountAsync()}/{valid.Count}, refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}, "
                 + $"errors {await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue)}\n{_worker.Output}");
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout);
         Assert.Equal(valid.Select(TestConversations.EventId).Order(), (await _platform.StoredEventsAsync()).Keys.Order());
         Assert.Equal(tooLargeForTheWorker, await _worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.MessageTooLarge}\""));
         Assert.Equal(notEvents, await _worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.UnknownType}\""));

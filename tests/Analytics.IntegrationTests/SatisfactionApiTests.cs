@@ -47,6 +47,7 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
 
         await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count && await _platform.ProjectionCaughtUpAsync(),
             Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await _platform.ProjectionCaughtUpAsync()}");
+        await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
 
         var client = ApiClients.Viewer(_api);
         var matrix = await client.GetFromJsonAsync<JsonElement>("/api/satisfaction/matrix?from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z");

@@ -97,6 +97,7 @@ public sealed class SatisfactionRebuildTests : IAsyncLifetime
             async () => await _platform.StoredEventCountAsync() >= before + events.Count && await _platform.ProjectionCaughtUpAsync(),
             Timeout,
             async () => $"stored {await _platform.StoredEventCountAsync()} of {before + events.Count}; worker:\n{worker.Output}");
+        await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
     }
 
     /// <summary>A comparison of each fourth conversation's two responses (atlas or borealis) with the other model's, in turn A, B, tie, both bad.</summary>
