@@ -103,10 +103,10 @@ public sealed class TestPlatform : IAsyncDisposable
         // The first worker declares the queue: until then there is nothing to count.
         await TestEnvironment.WaitUntilAsync(
             async () => !worker.IsRunning || (await QueueExistsAsync(IngestionTopology.Queue) && await ConsumerCountAsync(IngestionTopology.Queue) >= expected),
-            TimeSpan.FromSeconds(90),
+            TimeSpan.FromSeconds(240), // a condition, not a delay: generous for a machine shared by several builds
             () => Task.FromResult($"worker did not start consuming. Output:\n{worker.Output}"));
         Assert.True(worker.IsRunning, $"worker exited early:\n{worker.Output}");
-        await worker.WaitUntilListeningAsync(TimeSpan.FromSeconds(30));
+        await worker.WaitUntilListeningAsync(TimeSpan.FromSeconds(120));
         return worker;
     }
 
