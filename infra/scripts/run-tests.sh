@@ -32,6 +32,7 @@ dotnet build Analytics.sln -c Release -nologo -v q
 # The integration tests create their own databases and vhosts on these servers.
 export ANALYTICS_TEST_PG="Host=127.0.0.1;Port=${PG_PORT};Database=${ANALYTICS_DB_NAME};Username=${ANALYTICS_DB_USER};Password=${ANALYTICS_DB_PASSWORD}"
 export ANALYTICS_TEST_RABBITMQ_PORT="$RABBITMQ_PORT" ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT="$RABBITMQ_MANAGEMENT_PORT"
+export ANALYTICS_TEST_RABBITMQ_PROMETHEUS_PORT="$RABBITMQ_PROMETHEUS_PORT"
 export ANALYTICS_TEST_RABBITMQ_USER="$ANALYTICS_MQ_USER" ANALYTICS_TEST_RABBITMQ_PASSWORD="$ANALYTICS_MQ_PASSWORD"
 # The least-privilege users the worker, the API and the publisher run as in the tests (docs/security.md).
 export ANALYTICS_TEST_PG_APP_USER="$ANALYTICS_DB_APP_USER" ANALYTICS_TEST_PG_APP_PASSWORD="$ANALYTICS_DB_APP_PASSWORD"

@@ -28,12 +28,12 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLimits();
+app.UseStaticFiles(); // the triage page: wwwroot/triage/ (public: its API calls carry the key the user enters)
 app.UseAuthentication();
-app.UseAuthorization();
-app.UseStaticFiles(); // the triage page: wwwroot/triage/
-app.MapOpenApi();
-app.MapHealthChecks("/health");
-app.MapPrometheusScrapingEndpoint();
+app.UseAuthorization(); // fallback policy: whatever is not opened below needs a key (ApiKeyAuthentication)
+app.MapOpenApi().AllowAnonymous();
+app.MapHealthChecks("/health").AllowAnonymous();
+app.MapPrometheusScrapingEndpoint().AllowAnonymous();
 app.MapConversationEvents();
 app.MapConversationView();
 app.MapSatisfactionEndpoints();

@@ -21,7 +21,10 @@ public sealed record LedgerResult(string Scenario, int Published, int Confirmed,
 /// </summary>
 public static class LedgerAudit
 {
-    /// <summary>Waits until every confirmed event is stored, the ingest queue is empty and the projection has caught up.</summary>
+    /// <summary>
+    /// Waits until every confirmed event is stored and the projection has caught up, then until the ingest queue is
+    /// quiet (nothing ready, nothing delivered and unacknowledged), so nothing in flight can still change the store.
+    /// </summary>
     public static async Task DrainAsync(TestPlatform platform, LedgerProducer ledger, TimeSpan timeout, IReadOnlySet<Guid>? notExpected = null)
     {
         var expected = ledger.ConfirmedEventIds;
@@ -51,6 +54,8 @@ public static class LedgerAudit
                 return $"{expected.Count(id => !stored.ContainsKey(id))} of {expected.Count} confirmed events not stored; " +
                        $"{await platform.ReadyMessageCountAsync(IngestionTopology.Queue)} messages ready; projection caught up: {await platform.ProjectionCaughtUpAsync()}";
             });
+        await platform.WaitUntilQuietAsync(IngestionTopology.Queue, timeout);
+        await TestEnvironment.WaitUntilAsync(platform.ProjectionCaughtUpAsync, timeout, () => Task.FromResult("the projection did not catch up"));
     }
 
     public static async Task<LedgerResult> AuditAsync(string scenario, TestPlatform platform, LedgerProducer ledger, Stopwatch sinceFault,

@@ -34,7 +34,8 @@ public static class LedgerTraffic
     /// <summary>A single valid rating in its own message (the poison message's shape).</summary>
     public static LedgerMessage SingleRating(Guid eventId)
     {
-        var rating = new ResponseRated(eventId, Start.AddHours(3), 1, Guid.NewGuid(), "faults", Guid.NewGuid(), Rating.Up, [],
+        var random = new Random(eventId.GetHashCode());
+        var rating = new ResponseRated(eventId, Start.AddHours(3), 1, SeededId(random), "faults", SeededId(random), Rating.Up, [],
             Models[0], ["chat"]);
         return new LedgerMessage([eventId], Encoding.UTF8.GetBytes(FeedbackJson.ToElement(rating).GetRawText()));
     }
@@ -72,32 +73,42 @@ public static class LedgerTraffic
 
     private static List<object> Conversation(Random random, int index)
     {
-        var conversationId = Guid.NewGuid();
+        var conversationId = SeededId(random);
         var at = Start.AddMinutes(random.Next(0, 48 * 60));
         var model = Models[index % Models.Length];
-        Guid first = Guid.NewGuid(), second = Guid.NewGuid();
+        Guid first = SeededId(random), second = SeededId(random);
         var capabilities = random.Next(3) switch { 0 => new[] { "chat" }, 1 => ["browsing"], _ => ["browsing", "code_execution"] };
         var events = new List<object>
         {
-            new ConversationStarted(Guid.NewGuid(), at, 1, conversationId, "faults", $"user-{index}", index % 2 == 0 ? "web" : "ios",
+            new ConversationStarted(SeededId(random), at, 1, conversationId, "faults", $"user-{index}", index % 2 == 0 ? "web" : "ios",
                 "en-US", new Personalization(index % 3 == 0)),
-            new ResponseGenerated(Guid.NewGuid(), at.AddSeconds(1), 1, conversationId, "faults", first, 0, model, ["chat"],
+            new ResponseGenerated(SeededId(random), at.AddSeconds(1), 1, conversationId, "faults", first, 0, model, ["chat"],
                 new Modality(["text"], ["text"]), 500 + random.Next(1000), 100, 200, new Moderation(false, [])),
-            new ResponseGenerated(Guid.NewGuid(), at.AddSeconds(2), 1, conversationId, "faults", second, 1, model, capabilities,
+            new ResponseGenerated(SeededId(random), at.AddSeconds(2), 1, conversationId, "faults", second, 1, model, capabilities,
                 new Modality(["text"], ["text"]), 900 + random.Next(2000), 120, 400, new Moderation(false, []),
                 random.Next(5) == 0 ? first : null),
         };
         var rating = random.Next(3) == 0 ? Rating.Down : Rating.Up;
-        events.Add(new ResponseRated(Guid.NewGuid(), at.AddSeconds(3), 1, conversationId, "faults", second, rating,
+        events.Add(new ResponseRated(SeededId(random), at.AddSeconds(3), 1, conversationId, "faults", second, rating,
             rating == Rating.Down ? [FeedbackReason.TooVerbose] : [], model, capabilities));
         if (random.Next(4) == 0)
         {
             // A later change of mind: a flip or a withdrawal.
-            events.Add(new ResponseRated(Guid.NewGuid(), at.AddSeconds(4), 1, conversationId, "faults", second,
+            events.Add(new ResponseRated(SeededId(random), at.AddSeconds(4), 1, conversationId, "faults", second,
                 random.Next(2) == 0 ? Rating.None : (rating == Rating.Up ? Rating.Down : Rating.Up), [], model, capabilities));
         }
 
         return events;
+    }
+
+    /// <summary>A version-4 UUID drawn from a seeded generator: the same seed gives the same ids, so a failure can be replayed.</summary>
+    public static Guid SeededId(Random random)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        random.NextBytes(bytes);
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40); // version 4 (Guid's little-endian layout of the third group)
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(bytes);
     }
 
     private static Guid EventIdOf(object contract) => (Guid)contract.GetType().GetProperty("EventId")!.GetValue(contract)!;

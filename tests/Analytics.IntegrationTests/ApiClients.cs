@@ -1,6 +1,9 @@
 using Analytics.Access;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Analytics.IntegrationTests;
 
@@ -32,4 +35,21 @@ public static class ApiClients
         client.DefaultRequestHeaders.Add(ApiKeyAuthentication.HeaderName, key);
         return client;
     }
+
+    /// <summary>
+    /// Starts the API on Kestrel (a real socket: Kestrel's size limits apply, a browser can connect) on loopback port 0,
+    /// and returns the address the system bound: no probe-then-bind race for a free port. The factory's builder must
+    /// set Urls to <see cref="AnyLoopbackPort"/>.
+    /// </summary>
+    public static Uri StartOnKestrel(WebApplicationFactory<Program> api)
+    {
+        api.UseKestrel();
+        api.StartServer();
+        var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var uri = new Uri(address);
+        Assert.NotEqual(0, uri.Port);
+        return uri;
+    }
+
+    public const string AnyLoopbackPort = "http://127.0.0.1:0";
 }

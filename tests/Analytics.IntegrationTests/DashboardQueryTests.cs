@@ -61,13 +61,13 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
         await TestEnvironment.WaitUntilAsync(
             async () => await Platform.StoredEventCountAsync() >= events.Count && await Platform.ProjectionCaughtUpAsync()
                 && await Platform.ClustererCaughtUpAsync()
-                && await Worker.MetricAsync("analytics_ingest_events_duplicate_total") > 0
-                && await Worker.MetricAsync("analytics_ingest_events_refused_total") > 0,
+                && await Worker.OptionalMetricAsync("analytics_ingest_events_duplicate_total") > 0
+                && await Worker.OptionalMetricAsync("analytics_ingest_events_refused_total") > 0,
             TimeSpan.FromSeconds(90),
             async () => $"stored {await Platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await Platform.ProjectionCaughtUpAsync()}; clusterer caught up: {await Platform.ClustererCaughtUpAsync()} "
                 + $"({await ScalarAsync("select string_agg(name || '=' || last_seq_id, ', ') from analytics.mt_event_progression")} of "
                 + $"{await ScalarAsync("select max(seq_id) || ' (' || count(*) filter (where type = 'tombstone') || ' tombstones)' from analytics.mt_events")}); "
-                + $"duplicates {await Worker.MetricAsync("analytics_ingest_events_duplicate_total")}, refused {await Worker.MetricAsync("analytics_ingest_events_refused_total")}\n{Worker.Output}");
+                + $"duplicates {await Worker.OptionalMetricAsync("analytics_ingest_events_duplicate_total")}, refused {await Worker.OptionalMetricAsync("analytics_ingest_events_refused_total")}\n{Worker.Output}");
 
         // Two regression alerts as the worker's detector stores them (one active and acknowledged, one resolved), for the
         // Regressions dashboard and the Grafana alert rules; the inline projection writes analytics.alerts.
@@ -331,16 +331,17 @@ public sealed partial class DashboardQueryTests(DashboardPlatformFixture fixture
     {
         var port = Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PROMETHEUS_PORT") ?? "15692";
         var root = $"http://{TestEnvironment.RabbitHost}:{port}";
+        // No fallback list: the names must come from the broker's own rabbitmq_prometheus endpoint, or the test fails.
         try
         {
             var names = SampleNames(await http.GetStringAsync($"{root}/metrics"));
             names.UnionWith(SampleNames(await http.GetStringAsync($"{root}/metrics/detailed?family=queue_coarse_metrics&family=queue_consumer_count")));
             return names;
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException ex)
         {
-            // No rabbitmq_prometheus listener here: the series the dashboards use, as documented by the plugin.
-            return ["rabbitmq_detailed_queue_messages_ready", "rabbitmq_detailed_queue_messages_unacked", "rabbitmq_detailed_queue_consumers"];
+            throw new InvalidOperationException(
+                $"RabbitMQ's Prometheus endpoint {root} did not answer (rabbitmq_prometheus plugin; port from ANALYTICS_TEST_RABBITMQ_PROMETHEUS_PORT): {ex.Message}", ex);
         }
     }
 

@@ -55,6 +55,7 @@ public sealed class IngestionTests : IAsyncLifetime
         var published = viaMassTransit.Concat(viaRawJson).ToList();
         await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= published.Count, Timeout,
             async () => $"{await _platform.StoredEventCountAsync()} of {published.Count} stored");
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout); // nothing in flight can still add a copy
 
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(published.Count, stored.Count);
@@ -71,8 +72,22 @@ public sealed class IngestionTests : IAsyncLifetime
     [Fact]
     public async Task A_backlog_of_single_event_messages_is_appended_in_groups_of_at_most_MessageLimit_messages()
     {
-        // A first worker declares the queue and goes away, so that the whole backlog waits when the next one starts.
+        // A first worker declares the queue, stores one conversation (so that its /metrics shows the bounds of the
+        // append histogram's buckets) and goes away, so that the whole backlog waits when the next one starts.
         var declarer = await _platform.StartWorkerAsync();
+        var first = TestConversations.Generate(1);
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
+            await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(first)));
+        }
+
+        await TestEnvironment.WaitUntilAsync(async () => await declarer.OptionalMetricAsync("analytics_ingest_append_messages_count") >= 1, Timeout,
+            () => Task.FromResult($"the first worker did not append:\n{declarer.Output}"));
+        // The limit under test is one of the histogram's bucket bounds (whatever they are), so that "every append
+        // in the bucket up to the limit" says exactly "no append over the limit".
+        var messageLimit = (int)(await BucketBoundsAsync(declarer, "analytics_ingest_append_messages_bucket")).Where(b => b is >= 10 and <= 60 && b == Math.Floor(b))
+            .DefaultIfEmpty(double.NaN).Max();
+        Assert.True(messageLimit > 0, "the append histogram has no integer bucket bound between 10 and 60 to test the limit against");
         declarer.Kill();
         await TestEnvironment.WaitUntilAsync(async () => await _platform.ConsumerCountAsync(IngestionTopology.Queue) == 0, Timeout,
             () => Task.FromResult("the killed worker still consumes"));
@@ -85,20 +100,21 @@ public sealed class IngestionTests : IAsyncLifetime
             }
         }
 
-        const int messageLimit = 40;
         var worker = await _platform.StartWorkerAsync(new Dictionary<string, string> { ["Ingestion__MessageLimit"] = messageLimit.ToString() });
-        await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_append_messages_sum") >= events.Count, Timeout,
-            async () => $"appended {await worker.MetricAsync("analytics_ingest_append_messages_sum")} of {events.Count} messages\n{worker.Output}");
+        await TestEnvironment.WaitUntilAsync(async () => await worker.OptionalMetricAsync("analytics_ingest_append_messages_sum") >= events.Count, Timeout,
+            async () => $"appended {await worker.OptionalMetricAsync("analytics_ingest_append_messages_sum")} of {events.Count} messages\n{worker.Output}");
 
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout);
         var stored = await _platform.StoredEventsAsync();
-        Assert.Equal(events.Select(TestConversations.EventId).Order(), stored.Keys.Order());
+        Assert.Equal(first.Concat(events).Select(TestConversations.EventId).Order(), stored.Keys.Order());
         Assert.Equal(events.Count, (int)await worker.MetricAsync("analytics_ingest_events_stored_total"));
         // Group commit: the backlog went in far fewer appends than messages, none of them over the limit.
         var appends = await worker.MetricAsync("analytics_ingest_append_messages_count");
         Assert.Equal(events.Count, (int)await worker.MetricAsync("analytics_ingest_append_messages_sum"));
         Assert.InRange(appends, Math.Ceiling(events.Count / (double)messageLimit), events.Count / 4.0);
-        // Every append in the histogram's bucket up to 50 (OpenTelemetry's default bounds: … 25, 50, 75 …), the first above 40.
-        Assert.Equal(appends, await worker.MetricAsync("analytics_ingest_append_messages_bucket", "le=\"50\""));
+        // Every append in the bucket up to the limit: none took more messages.
+        Assert.Equal(appends, await worker.MetricAsync("analytics_ingest_append_messages_bucket",
+            $"le=\"{messageLimit.ToString(System.Globalization.CultureInfo.InvariantCulture)}\""));
     }
 
     [Fact]
@@ -125,12 +141,13 @@ public sealed class IngestionTests : IAsyncLifetime
         var expectedHandled = events.Count * 3;
         await TestEnvironment.WaitUntilAsync(async () => await HandledAsync(first, second) >= expectedHandled, Timeout,
             async () => $"handled {await HandledAsync(first, second)} of {expectedHandled}; stored {await _platform.StoredEventCountAsync()}");
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout);
 
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(events.Count, stored.Count);
         Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
-        Assert.Equal(events.Count, (int)(await first.MetricAsync("analytics_ingest_events_stored_total") + await second.MetricAsync("analytics_ingest_events_stored_total")));
-        Assert.Equal(events.Count * 2, (int)(await first.MetricAsync("analytics_ingest_events_duplicate_total") + await second.MetricAsync("analytics_ingest_events_duplicate_total")));
+        Assert.Equal(events.Count, (int)await TotalAsync("analytics_ingest_events_stored_total", first, second));
+        Assert.Equal(events.Count * 2, (int)await TotalAsync("analytics_ingest_events_duplicate_total", first, second));
     }
 
     [Fact]
@@ -170,9 +187,10 @@ public sealed class IngestionTests : IAsyncLifetime
 
         var all = conversations.SelectMany(c => c).ToList();
         await TestEnvironment.WaitUntilAsync(
-            async () => await worker.MetricAsync("analytics_ingest_events_stored_total") + await worker.MetricAsync("analytics_ingest_events_duplicate_total")
+            async () => (await worker.OptionalMetricAsync("analytics_ingest_events_stored_total") ?? 0) + (await worker.OptionalMetricAsync("analytics_ingest_events_duplicate_total") ?? 0)
                 >= firstHalves.Count + mixed.Count && await _platform.ProjectionCaughtUpAsync(),
             Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {all.Count}\n{worker.Output}");
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout);
 
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(all.Select(TestConversations.EventId).Order(), stored.Keys.Order());
@@ -229,12 +247,13 @@ public sealed class IngestionTests : IAsyncLifetime
         await TestEnvironment.WaitUntilAsync(
             async () => await HandledAsync(first, second) >= all.Count * 3 && await _platform.ProjectionCaughtUpAsync(), Timeout,
             async () => $"handled {await HandledAsync(first, second)} of {all.Count * 3}; stored {await _platform.StoredEventCountAsync()}");
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout);
 
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(all.Select(TestConversations.EventId).Order(), stored.Keys.Order());
         Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
-        Assert.Equal(all.Count, (int)(await first.MetricAsync("analytics_ingest_events_stored_total") + await second.MetricAsync("analytics_ingest_events_stored_total")));
-        Assert.True(await first.MetricAsync("analytics_ingest_events_bulk_stored_total") + await second.MetricAsync("analytics_ingest_events_bulk_stored_total") > 0,
+        Assert.Equal(all.Count, (int)await TotalAsync("analytics_ingest_events_stored_total", first, second));
+        Assert.True(await TotalAsync("analytics_ingest_events_bulk_stored_total", first, second) > 0,
             "the bulk path was taken");
         var streams = await StreamsAsync();
         Assert.All(conversations, c => Assert.Equal(c.Select(TestConversations.EventId).ToHashSet(), streams[TestConversations.ConversationId(c[0])].EventIds.ToHashSet()));
@@ -267,11 +286,11 @@ public sealed class IngestionTests : IAsyncLifetime
         }
 
         await TestEnvironment.WaitUntilAsync(
-            async () => await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= broken.Count
-                && await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue) >= 1
+            async () => await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue) >= broken.Count
+                && await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue) >= 1
                 && await _platform.StoredEventCountAsync() >= valid.Count,
             Timeout,
-            async () => $"refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)}, errors {await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue)}, stored {await _platform.StoredEventCountAsync()}\n{worker.Output}");
+            async () => $"refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}, errors {await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue)}, stored {await _platform.StoredEventCountAsync()}\n{worker.Output}");
 
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(valid.Select(TestConversations.EventId).Order(), stored.Keys.Order());
@@ -302,37 +321,64 @@ public sealed class IngestionTests : IAsyncLifetime
     [Fact]
     public async Task A_worker_killed_mid_stream_and_restarted_ends_with_exactly_the_published_set_stored()
     {
-        var first = await _platform.StartWorkerAsync();
-        var events = TestConversations.Generate(750); // 3000 events
-        var publishing = Task.Run(async () =>
+        // The fault hook kills the first worker right after its 5th group commit, before the acks: mid-stream by
+        // construction (small appends, so 3000 events take far more than 5), not by racing publish pacing against polling.
+        var first = await _platform.StartWorkerAsync(new Dictionary<string, string>
         {
-            // Paced at ~200 messages/s (a stream, not a burst): the group-commit worker stores a burst of 300 messages
-            // faster than the test can see 300 stored events and kill it.
-            await using var channel = await _platform.OpenChannelAsync();
-            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+            ["Faults__KillAfterCommitOnAppend"] = "5",
+            ["Ingestion__MessageLimit"] = "5",
+        });
+        var events = TestConversations.Generate(750); // 3000 events
+        await using (var channel = await _platform.OpenChannelAsync())
+        {
             foreach (var chunk in events.Chunk(10))
             {
                 await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-                await pace.WaitForNextTickAsync();
             }
-        });
+        }
 
-        await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= 300, Timeout,
-            async () => $"stored {await _platform.StoredEventCountAsync()}\n{first.Output}");
-        first.Kill();
+        await TestEnvironment.WaitUntilAsync(() => Task.FromResult(!first.IsRunning), Timeout,
+            () => Task.FromResult($"the fault hook did not kill the worker:\n{first.Output}"));
+        Assert.Contains("FAULT-INJECTION: killing the worker after commit, before ack", first.Output);
         var storedAtKill = await _platform.StoredEventCountAsync();
 
-        await publishing;
         await _platform.StartWorkerAsync();
         await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count, Timeout,
             async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}");
-        await TestEnvironment.WaitUntilAsync(async () => await _platform.ReadyMessageCountAsync(IngestionTopology.Queue) == 0, Timeout,
-            () => Task.FromResult("queue not drained"));
+        await _platform.WaitUntilQuietAsync(IngestionTopology.Queue, Timeout);
 
         var stored = await _platform.StoredEventsAsync();
-        Assert.True(storedAtKill < events.Count, "the kill happened mid-stream");
+        Assert.InRange(storedAtKill, 1, events.Count - 1); // the kill happened mid-stream
         Assert.Equal(events.Select(TestConversations.EventId).Order(), stored.Keys.Order());
         Assert.All(stored.Values, row => Assert.Equal(1, row.Count));
+    }
+
+    /// <summary>The upper bounds (le) of a Prometheus histogram's buckets as the worker exposes them.</summary>
+    private static async Task<List<double>> BucketBoundsAsync(WorkerProcess worker, string bucketSeries)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"http://127.0.0.1:{worker.Port}/metrics");
+        var bounds = System.Text.RegularExpressions.Regex.Matches(text, $@"^{bucketSeries}{{[^}}]*le=""([0-9.]+)""", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .Distinct()
+            .ToList();
+        Assert.NotEmpty(bounds);
+        return bounds;
+    }
+
+    /// <summary>
+    /// A counter summed over workers. One of two racing workers may rightly never have incremented it (no series);
+    /// every worker must still answer, and at least one must have the series.
+    /// </summary>
+    private static async Task<double> TotalAsync(string name, params WorkerProcess[] workers)
+    {
+        var values = new List<double?>();
+        foreach (var worker in workers)
+        {
+            values.Add(await worker.OptionalMetricAsync(name));
+        }
+
+        return values.Any(v => v is not null) ? values.Sum(v => v ?? 0) : throw new InvalidOperationException($"no worker has the series {name}");
     }
 
     private static async Task<double> HandledAsync(WorkerProcess first, WorkerProcess second)
@@ -340,8 +386,9 @@ public sealed class IngestionTests : IAsyncLifetime
         double total = 0;
         foreach (var worker in new[] { first, second })
         {
-            total += await worker.MetricAsync("analytics_ingest_events_stored_total");
-            total += await worker.MetricAsync("analytics_ingest_events_duplicate_total");
+            // While waiting: a counter appears at its first increment, so "absent" is "nothing yet" here.
+            total += await worker.OptionalMetricAsync("analytics_ingest_events_stored_total") ?? 0;
+            total += await worker.OptionalMetricAsync("analytics_ingest_events_duplicate_total") ?? 0;
         }
 
         return total;

@@ -55,6 +55,7 @@ public sealed class PiiRedactionTests : IAsyncLifetime
         var total = probes.Count + traffic.Count;
         await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= total && await _platform.ProjectionCaughtUpAsync(), TimeSpan.FromSeconds(120),
             async () => $"stored {await _platform.StoredEventCountAsync()} of {total}");
+        await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, TimeSpan.FromSeconds(120));
 
         await using var connection = new NpgsqlConnection(_platform.ConnectionString);
         await connection.OpenAsync();

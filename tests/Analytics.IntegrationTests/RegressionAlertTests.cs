@@ -53,14 +53,23 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         return receiver;
     }
 
-    /// <summary>A loopback port nothing listens on (yet).</summary>
-    private static int FreePort()
+    /// <summary>A receiver bound to a port of its own (port 0) that answers 503 until <paramref name="up"/> is set: down, then up.</summary>
+    private static WebApplication FlakyReceiver(ConcurrentQueue<JsonElement> bodies, TaskCompletionSource up)
     {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpRequest request) =>
+        {
+            if (!up.Task.IsCompleted)
+            {
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+
+            bodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+            return Results.Ok();
+        });
+        return receiver;
     }
 
     public async Task DisposeAsync()
@@ -74,7 +83,9 @@ public sealed class RegressionAlertTests : IAsyncLifetime
     public async Task An_injected_regression_is_alerted_everywhere_with_its_evidence_and_resolves_after_recovery()
     {
         var webhookUrl = _webhook.Urls.Single() + "/hook";
-        var latePort = FreePort();
+        var lateUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var late = FlakyReceiver(_lateWebhookBodies, lateUp);
+        await late.StartAsync();
         var worker = await _platform.StartWorkerAsync(new Dictionary<string, string>
         {
             ["Alerts:IntervalSeconds"] = "1",
@@ -82,7 +93,7 @@ public sealed class RegressionAlertTests : IAsyncLifetime
             ["Alerts:Webhooks:0:Name"] = "test",
             ["Alerts:Webhooks:0:Url"] = webhookUrl,
             ["Alerts:Webhooks:1:Name"] = "late",
-            ["Alerts:Webhooks:1:Url"] = $"http://127.0.0.1:{latePort}/hook",
+            ["Alerts:Webhooks:1:Url"] = late.Urls.Single() + "/hook",
             ["Alerts:MaxRetryDelaySeconds"] = "1",
             // A test-sized cell: fewer ratings before a baseline is trusted, a larger shift, independent ratings.
             ["Alerts:Detector:MinimumBaselineRatings"] = "50",
@@ -138,16 +149,13 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         Assert.StartsWith("Regression: atlas@2026-11 × browsing", posted.GetProperty("text").GetString());
         Assert.Equal(1, await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\""));
 
-        // The "late" receiver is down: its delivery failed and waits for a retry; the others were not held up by it.
+        // The "late" receiver is down (503): its delivery failed and waits for a retry; the others were not held up by it.
         await TestEnvironment.WaitUntilAsync(async () => await _platform.ScalarAsync<long>(
                 $"select count(*) from analytics.alert_deliveries where channel = 'webhook:late' and delivered_at is null and attempts > 0 and last_error is not null and alert_id = '{alert.AlertId}'") == 1,
             Timeout, () => Task.FromResult("no failed delivery to the late webhook recorded"));
         Assert.True(await worker.MetricAsync("analytics_alerts_deliveries_total", "outcome=\"failed\"") > 0);
-        await using (var late = Receiver($"http://127.0.0.1:{latePort}", _lateWebhookBodies))
-        {
-            await late.StartAsync();
-            await WebhookBodyAsync(_lateWebhookBodies, alert.AlertId, AlertNotification.DetectedType);
-        }
+        lateUp.SetResult();
+        await WebhookBodyAsync(_lateWebhookBodies, alert.AlertId, AlertNotification.DetectedType);
 
         // Acknowledging needs the triager role, and happens once.
         using var anonymous = _api.CreateClient();

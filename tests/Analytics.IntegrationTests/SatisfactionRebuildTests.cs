@@ -32,6 +32,7 @@ public sealed class SatisfactionRebuildTests : IAsyncLifetime
     public async Task Rebuild_views_is_refused_while_a_projection_worker_runs_and_a_worker_started_after_it_goes_on_from_its_end()
     {
         var first = TestConversations.Generate(40); // 160 events, 80 responses, 40 ratings
+        first.AddRange(Comparisons(first)); // and 10 comparisons, so that every view table has rows
         var worker = await _platform.StartWorkerAsync();
         await PublishAndWaitAsync(first, worker);
         var live = await SatisfactionTables.RowsAsync(_dataSource);
@@ -45,8 +46,12 @@ public sealed class SatisfactionRebuildTests : IAsyncLifetime
 
         Assert.Equal(live, await SatisfactionTables.RowsAsync(_dataSource));
 
-        // Stopped, the rebuild runs and gives the same tables, row for row.
+        // Stopped, the rebuild runs and gives the same tables, row for row: every sat_* table (from pg_tables), and
+        // every row of them written by the rebuild (none older than its start), so a table the rebuild leaves out
+        // shows, whether it keeps its live rows or gets them twice.
         worker.Kill();
+        var tables = await SatisfactionTables.NamesAsync(_dataSource);
+        var beforeRebuild = await _platform.ScalarAsync<long>("select txid_current()");
         await using (var rebuild = RunRebuildViews())
         {
             Assert.True(await rebuild.ExitCodeAsync(Timeout) == 0, rebuild.Output);
@@ -58,6 +63,13 @@ public sealed class SatisfactionRebuildTests : IAsyncLifetime
         }
 
         Assert.Equal(live, await SatisfactionTables.RowsAsync(_dataSource));
+        Assert.All(tables, table => Assert.Contains(live, row => row.StartsWith(table + ": ", StringComparison.Ordinal))); // none was empty to begin with
+        foreach (var table in tables)
+        {
+            // xmin: the transaction that wrote the row (this cluster's transaction ids are far from wrapping around).
+            Assert.True(0 == await _platform.ScalarAsync<long>($"select count(*) from {table} t where t.xmin::text::bigint < {beforeRebuild % (1L << 32)}"),
+                $"{table} kept rows the rebuild did not write");
+        }
 
         // A worker started afterwards projects only what came after the rebuild.
         var second = TestConversations.Generate(25);
@@ -85,7 +97,15 @@ public sealed class SatisfactionRebuildTests : IAsyncLifetime
             async () => await _platform.StoredEventCountAsync() >= before + events.Count && await _platform.ProjectionCaughtUpAsync(),
             Timeout,
             async () => $"stored {await _platform.StoredEventCountAsync()} of {before + events.Count}; worker:\n{worker.Output}");
+        await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
     }
+
+    /// <summary>A comparison of each fourth conversation's two responses (atlas or borealis) with the other model's, in turn A, B, tie, both bad.</summary>
+    private static List<object> Comparisons(List<object> conversations) =>
+        conversations.OfType<ResponseGenerated>().Where(r => r.TurnIndex == 1).Where((_, i) => i % 4 == 0).Select((r, i) => (object)new ResponsesCompared(
+            Guid.NewGuid(), r.OccurredAt.AddSeconds(5), 1, r.ConversationId, "it", Guid.NewGuid(),
+            [new ComparisonCandidate(r.TurnId, r.Model), new ComparisonCandidate(Guid.NewGuid(), new ModelRef(r.Model.Id == "atlas" ? "borealis" : "atlas", "2026-11"))],
+            (Preference)(i % 4), ["chat"], [], null)).ToList();
 
     /// <summary><c>dotnet Analytics.Worker.dll rebuild-views</c> with the worker's settings, as an operator runs it.</summary>
     private WorkerProcess RunRebuildViews() => WorkerProcess.Start(_platform.AppConnectionString, _platform.WorkerAmqpUri,

@@ -100,11 +100,13 @@ public sealed class TestPlatform : IAsyncDisposable
         var worker = WorkerProcess.Start(AppConnectionString, WorkerAmqpUri, environment);
         _workers.Add(worker);
         var expected = _workers.Count(w => w.IsRunning);
+        // The first worker declares the queue: until then there is nothing to count.
         await TestEnvironment.WaitUntilAsync(
-            async () => !worker.IsRunning || await ConsumerCountAsync(IngestionTopology.Queue) >= expected,
-            TimeSpan.FromSeconds(90),
+            async () => !worker.IsRunning || (await QueueExistsAsync(IngestionTopology.Queue) && await ConsumerCountAsync(IngestionTopology.Queue) >= expected),
+            TimeSpan.FromSeconds(240), // a condition, not a delay: generous for a machine shared by several builds
             () => Task.FromResult($"worker did not start consuming. Output:\n{worker.Output}"));
         Assert.True(worker.IsRunning, $"worker exited early:\n{worker.Output}");
+        await worker.WaitUntilListeningAsync(TimeSpan.FromSeconds(120));
         return worker;
     }
 
@@ -143,29 +145,66 @@ public sealed class TestPlatform : IAsyncDisposable
         await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
     }
 
-    public async Task<uint> ConsumerCountAsync(string queue)
+    /// <summary>Consumers of a queue. Throws when the queue does not exist: a wrong name or a worker that never declared it is a failure, not 0.</summary>
+    public async Task<uint> ConsumerCountAsync(string queue) => (await DeclarePassiveAsync(queue)).ConsumerCount;
+
+    /// <summary>Ready messages of a queue (not those delivered and unacknowledged). Throws when the queue does not exist.</summary>
+    public async Task<uint> ReadyMessageCountAsync(string queue) => (await DeclarePassiveAsync(queue)).MessageCount;
+
+    /// <summary>
+    /// For waiting on "at least N" only: ready messages of a queue the worker creates on first use (the refused and
+    /// error queues), 0 while it does not exist yet. Never use it to show that nothing arrived.
+    /// </summary>
+    public async Task<uint> ReadySoFarAsync(string queue) => await QueueExistsAsync(queue) ? await ReadyMessageCountAsync(queue) : 0;
+
+    /// <summary>Whether a queue exists in the test vhost (a refused or error queue appears with its first message).</summary>
+    public async Task<bool> QueueExistsAsync(string queue) =>
+        (await _management.GetAsync($"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}")).StatusCode != System.Net.HttpStatusCode.NotFound;
+
+    /// <summary>
+    /// Waits until a queue is quiet: no message ready and none delivered but unacknowledged, so nothing a worker
+    /// holds can still change the store. The management API's figures are sampled once per statistics interval
+    /// (5 s by default), so the queue must be seen quiet, by AMQP and by the management API, over a window longer
+    /// than that interval without a single busy reading in between.
+    /// </summary>
+    public async Task WaitUntilQuietAsync(string queue, TimeSpan timeout)
     {
-        await using var channel = await OpenAdminChannelAsync();
-        try
-        {
-            return (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
-        }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-        {
-            return 0;
-        }
+        var window = TimeSpan.FromSeconds(6);
+        DateTime? quietSince = null;
+        (long Ready, long Unacknowledged, uint AmqpReady) last = default;
+        await TestEnvironment.WaitUntilAsync(async () =>
+            {
+                var figures = await _management.GetFromJsonAsync<System.Text.Json.JsonElement>(
+                    $"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}");
+                last = (Figure(figures, "messages_ready"), Figure(figures, "messages_unacknowledged"), await ReadyMessageCountAsync(queue));
+                if (last is not (0, 0, 0))
+                {
+                    quietSince = null;
+                    return false;
+                }
+
+                quietSince ??= DateTime.UtcNow;
+                return DateTime.UtcNow - quietSince >= window;
+            },
+            timeout,
+            () => Task.FromResult($"queue {queue} not quiet: {last.Ready} ready, {last.Unacknowledged} unacknowledged (management), {last.AmqpReady} ready (AMQP)"));
     }
 
-    public async Task<uint> ReadyMessageCountAsync(string queue)
+    private static long Figure(System.Text.Json.JsonElement queue, string name) =>
+        queue.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.Number
+            ? value.GetInt64()
+            : -1; // not sampled yet: not quiet
+
+    private async Task<QueueDeclareOk> DeclarePassiveAsync(string queue)
     {
         await using var channel = await OpenAdminChannelAsync();
         try
         {
-            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+            return await channel.QueueDeclarePassiveAsync(queue);
         }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException ex)
         {
-            return 0;
+            throw new InvalidOperationException($"queue {queue} does not exist in vhost {Name}: {ex.Message}", ex);
         }
     }
 

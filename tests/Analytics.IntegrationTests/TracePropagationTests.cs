@@ -104,7 +104,7 @@ public sealed class TracePropagationTests : IAsyncLifetime
             .ConfigureServices(services =>
             {
                 // MassTransit's envelope (the publisher's default wire format), not plain JSON.
-                services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(_platform.AmqpUri, h => h.PublisherConfirmation = true)));
+                services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(_platform.PublisherAmqpUri, h => h.PublisherConfirmation = true)));
                 services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = true);
                 services.AddFeedbackPublisher(o => o.MaxBatchSize = events.Count);
             })
@@ -155,7 +155,7 @@ public sealed class TracePropagationTests : IAsyncLifetime
         ActivitySource.AddActivityListener(listener);
 
         const int events = 20;
-        var exitCode = await SimulatorRun.ExecuteAsync(new SimulatorSettings(_platform.AmqpUri, Seed: 17, Events: events, Rate: 0,
+        var exitCode = await SimulatorRun.ExecuteAsync(new SimulatorSettings(_platform.PublisherAmqpUri, Seed: 17, Events: events, Rate: 0,
             DurationSeconds: 0, BatchSize: 1, Regression: null, DryRun: false, Start: null, ConversationsPerMinute: null), CancellationToken.None);
         Assert.Equal(0, exitCode);
         Assert.Equal(events, chatRequests.Count);

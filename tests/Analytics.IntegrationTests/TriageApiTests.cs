@@ -38,7 +38,15 @@ public sealed class TriagePlatformFixture : IAsyncLifetime
     }
 }
 
-public sealed class TriageApiTests(TriagePlatformFixture fixture) : IClassFixture<TriagePlatformFixture>
+/// <summary>The triage API and page tests share one platform and worker (each works on its own model): one embedding model to load, not two.</summary>
+[CollectionDefinition(Name)]
+public sealed class TriageCollection : ICollectionFixture<TriagePlatformFixture>
+{
+    public const string Name = "triage platform";
+}
+
+[Collection(TriageCollection.Name)]
+public sealed class TriageApiTests(TriagePlatformFixture fixture)
 {
     private HttpClient Triager => ApiClients.WithKey(fixture.Api, "local-dev-triager-key");
 

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Playwright;
@@ -11,7 +9,8 @@ namespace Analytics.IntegrationTests;
 /// The triage page in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; infra/scripts/run-tests.sh
 /// installs it when missing) against the real API on a local port, with clusters made by the real worker.
 /// </summary>
-public sealed class TriagePageTests(TriagePlatformFixture fixture) : IClassFixture<TriagePlatformFixture>
+[Collection(TriageCollection.Name)]
+public sealed class TriagePageTests(TriagePlatformFixture fixture)
 {
     public static string ChromiumPath => Environment.GetEnvironmentVariable("ANALYTICS_TEST_CHROMIUM") ?? "/usr/bin/chromium";
 
@@ -20,15 +19,13 @@ public sealed class TriagePageTests(TriagePlatformFixture fixture) : IClassFixtu
     {
         Assert.True(File.Exists(ChromiumPath), $"No Chromium at {ChromiumPath}: apt-get install -y chromium (infra/scripts/run-tests.sh does it).");
         await fixture.SeedAsync("page-model", TriageFeedback.EmptyPlot);
-        var port = FreePort();
         await using var api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, fixture.Platform)
-            .UseSetting("Urls", $"http://127.0.0.1:{port}"));
-        api.UseKestrel();
-        api.StartServer();
+            .UseSetting("Urls", ApiClients.AnyLoopbackPort));
+        var address = ApiClients.StartOnKestrel(api);
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = $"http://127.0.0.1:{port}", ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = address.ToString().TrimEnd('/'), ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
         var failedRequests = new List<string>();
         page.RequestFailed += (_, request) => failedRequests.Add(request.Url);
 
@@ -67,10 +64,4 @@ public sealed class TriagePageTests(TriagePlatformFixture fixture) : IClassFixtu
         Assert.Empty(failedRequests);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,25 +1,26 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Analytics.IntegrationTests;
 
 /// <summary>The real worker (src/Analytics.Worker) as a child process, so it can be killed like a real one.</summary>
-public sealed class WorkerProcess : IAsyncDisposable
+public sealed partial class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private int _port;
 
-    private WorkerProcess(Process process, int port)
-    {
-        _process = process;
-        Port = port;
-    }
+    private WorkerProcess(Process process) => _process = process;
 
-    public int Port { get; }
+    /// <summary>
+    /// The port the worker's HTTP endpoints (/health, /metrics) are bound to: it binds port 0 and reports the port the
+    /// system gave it ("Now listening on: ..."), so no other process can take it between a probe and the bind.
+    /// Throws while the worker has not reported it yet (see <see cref="WaitUntilListeningAsync"/>).
+    /// </summary>
+    public int Port => ListeningPort() ?? throw new InvalidOperationException($"the worker has not reported its port yet:\n{Output}");
 
     public bool IsRunning => !_process.HasExited;
 
@@ -46,7 +47,6 @@ public sealed class WorkerProcess : IAsyncDisposable
             throw new FileNotFoundException($"Build the worker first: {dll}");
         }
 
-        var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
         {
             WorkingDirectory = folder,
@@ -56,15 +56,16 @@ public sealed class WorkerProcess : IAsyncDisposable
         };
         start.Environment["ConnectionStrings__Marten"] = connectionString;
         start.Environment["RabbitMq__Uri"] = amqpUri.ToString();
-        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        start.Environment["Urls"] = "http://127.0.0.1:0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information"; // "Now listening on: <bound address>"
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = start };
-        var worker = new WorkerProcess(process, port);
+        var worker = new WorkerProcess(process);
         process.OutputDataReceived += (_, e) => worker.Append(e.Data);
         process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
         process.Start();
@@ -96,8 +97,28 @@ public sealed class WorkerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>The sum of a Prometheus series (all label sets) on the worker's /metrics endpoint.</summary>
-    public async Task<double> MetricAsync(string name, string? labelFilter = null)
+    /// <summary>Waits until the worker reports the port its HTTP endpoints are bound to (or fails with its output).</summary>
+    public async Task<int> WaitUntilListeningAsync(TimeSpan timeout)
+    {
+        await TestEnvironment.WaitUntilAsync(() => Task.FromResult(ListeningPort() is not null || !IsRunning), timeout,
+            () => Task.FromResult($"the worker did not report the port it listens on:\n{Output}"));
+        return Port;
+    }
+
+    /// <summary>
+    /// The sum of a Prometheus series (all label sets matching <paramref name="labelFilter"/>) on the worker's
+    /// /metrics endpoint. Throws when the endpoint does not answer or has no such series: "could not ask" and "not
+    /// there" are failures, never 0. For a series that may rightly be absent, use <see cref="OptionalMetricAsync"/>.
+    /// </summary>
+    public async Task<double> MetricAsync(string name, string? labelFilter = null) =>
+        await OptionalMetricAsync(name, labelFilter)
+        ?? throw new InvalidOperationException($"the worker's /metrics has no series {name}{(labelFilter is null ? "" : $" with {labelFilter}")}");
+
+    /// <summary>
+    /// As <see cref="MetricAsync"/>, but null when the worker answered without that series (a counter appears at its
+    /// first increment). Still throws when /metrics does not answer.
+    /// </summary>
+    public async Task<double?> OptionalMetricAsync(string name, string? labelFilter = null)
     {
         using var http = new HttpClient();
         string text;
@@ -105,15 +126,16 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             text = await http.GetStringAsync($"http://127.0.0.1:{Port}/metrics");
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException ex)
         {
-            return 0;
+            throw new InvalidOperationException($"the worker's /metrics did not answer ({ex.Message}); running: {IsRunning}\n{Output}", ex);
         }
 
-        return text.Split('\n')
+        var samples = text.Split('\n')
             .Where(line => line.StartsWith(name, StringComparison.Ordinal) && (line.Length == name.Length || line[name.Length] is ' ' or '{'))
             .Where(line => labelFilter is null || line.Contains(labelFilter, StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+            .ToList();
+        return samples.Count == 0 ? null : samples.Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 
     public async ValueTask DisposeAsync()
@@ -138,12 +160,15 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
+
+        if (_port == 0 && ListeningLine().Match(line) is { Success: true } match)
+        {
+            Volatile.Write(ref _port, int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+        }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private int? ListeningPort() => Volatile.Read(ref _port) is > 0 and var port ? port : null;
+
+    [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
+    private static partial Regex ListeningLine();
 }

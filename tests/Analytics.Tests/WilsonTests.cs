@@ -19,7 +19,8 @@ public class WilsonTests
     {
         var none = Proportion.Of(0, 20);
         Assert.Equal(0, none.Lower);
-        Assert.True(none.Upper is > 0 and < 0.2);
+        // 0 of n: the upper bound is z² / (n + z²); z = 1.959964 (95%), n = 20: 3.841459 / 23.841459 = 0.161125.
+        Assert.Equal(0.161125, none.Upper!.Value, 6);
         var all = Proportion.Of(20, 20);
         Assert.Equal(1, all.Upper!.Value, 10);
         Assert.True(Proportion.Of(800, 1000).Upper - Proportion.Of(800, 1000).Lower < Proportion.Of(8, 10).Upper - Proportion.Of(8, 10).Lower);

@@ -12,7 +12,7 @@ namespace Analytics.Access;
 /// <summary>
 /// API keys with roles, from configuration (section Auth:ApiKeys, key → role). Roles nest:
 /// admin can do what a triager can, a triager what a viewer can. No or unknown key → 401; a known key
-/// whose role is too low → 403.
+/// whose role is too low → 403. The fallback policy closes whatever names no policy (see <see cref="AddApiKeyAccess"/>).
 /// </summary>
 public static class ApiKeyAuthentication
 {
@@ -37,6 +37,10 @@ public static class ApiKeyAuthentication
         });
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(Scheme, null);
         services.AddAuthorizationBuilder()
+            // Closed by default: an endpoint (or static file, or unknown path) without a policy of its own needs a key
+            // with a known role, as the viewer policy does. Open ones say so with AllowAnonymous (/health, /metrics,
+            // /openapi/v1.json); actions that need more than a viewer name their policy.
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(Scheme).RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin).Build())
             .AddPolicy(Roles.Viewer, p => p.RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin))
             .AddPolicy(Roles.Triager, p => p.RequireRole(Roles.Triager, Roles.Admin))
             .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin));

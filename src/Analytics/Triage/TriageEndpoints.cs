@@ -32,7 +32,7 @@ public static class TriageEndpoints
     public static IEndpointRouteBuilder MapTriageEndpoints(this IEndpointRouteBuilder app)
     {
         // The page is a static file of the API host (wwwroot/triage, needs UseStaticFiles); it asks for the API key itself.
-        app.MapGet("/triage", () => Results.Redirect("/triage/index.html")).ExcludeFromDescription(); // also matches /triage/
+        app.MapGet("/triage", () => Results.Redirect("/triage/index.html")).AllowAnonymous().ExcludeFromDescription(); // also matches /triage/
         var read = app.MapGroup("/api/triage/clusters").WithTags("Triage").RequireAuthorization(ApiKeyAuthentication.Roles.Viewer);
         read.MapGet("", List)
             .WithSummary("Thumbs-down clusters, filtered by model, capability, severity (S0-S3, none) and state (open, resolved), sorted by size, growth, severity or recent, with growth over 24-hour windows ending at asOf (default: the latest clustered feedback).");

@@ -1,6 +1,7 @@
+using Analytics.IntegrationTests;
 using YamlDotNet.RepresentationModel;
 
-namespace Analytics.IntegrationTests;
+namespace Analytics.Tests;
 
 /// <summary>
 /// What `docker compose up` would trip over, checked without Docker: docker-compose.yml, the collector, Prometheus and
