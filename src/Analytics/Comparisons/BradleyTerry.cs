@@ -145,8 +145,10 @@ public static class BradleyTerry
             .OrderByDescending(x => x.Comparisons).ThenBy(x => x.Model, StringComparer.Ordinal)
             .First().Model;
 
-    private static (double Lower, double Upper) Percentiles(double[] values)
+    /// <summary>Percentiles 2.5 and 97.5 (sorts a copy: the rounds stay in order for the differences).</summary>
+    private static (double Lower, double Upper) Percentiles(double[] rounds)
     {
+        var values = (double[])rounds.Clone();
         Array.Sort(values);
         return (SortedArrayStatistics.Quantile(values, 0.025), SortedArrayStatistics.Quantile(values, 0.975));
     }
