@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,7 +64,7 @@ public static partial class ParameterProblems
     /// Problem details for the framework's binding failures (<see cref="BadHttpRequestException"/> from minimal API
     /// binding, thrown because RouteHandlerOptions.ThrowOnBadRequest is on); null for any other bad request.
     /// </summary>
-    public static ProblemDetails? FromBindingFailure(BadHttpRequestException exception, string? body)
+    public static ProblemDetails? FromBindingFailure(BadHttpRequestException exception, string? body, Type? bodyType = null)
     {
         if (BindFailure().Match(exception.Message) is { Success: true } bind)
         {
@@ -77,12 +78,13 @@ public static partial class ParameterProblems
 
         if (BodyUnreadable().Match(exception.Message) is { Success: true } unreadable)
         {
-            if (exception.InnerException is JsonException { Path: { Length: > 1 } path } json)
+            if (exception.InnerException is JsonException { Path: { Length: > 1 } path })
             {
                 // "$.expectedVersion" → body.expectedVersion; the value as it was sent when the body is still JSON.
                 var member = "body" + path.TrimStart('$');
+                var memberType = MemberType(bodyType, path);
                 return Details("Unreadable body member", member, ValueAt(body, path),
-                    ExpectedFromJson(json.Message) ?? $"the member as {unreadable.Groups["type"].Value} declares it (see the OpenAPI document)");
+                    memberType is null ? $"the member as the request body's schema in the OpenAPI document declares it" : ExpectedForm(memberType));
             }
 
             return Details("Unreadable body", "body", body, $"a JSON object of type {unreadable.Groups["type"].Value} (see the OpenAPI document)");
@@ -91,24 +93,31 @@ public static partial class ParameterProblems
         return null;
     }
 
-    private static string? ExpectedFromJson(string message)
+    /// <summary>The accepted JSON form of a body member's type.</summary>
+    public static string ExpectedForm(Type type)
     {
-        // System.Text.Json: "The JSON value could not be converted to System.Int64. Path: $.x | LineNumber: 0 | ...".
-        const string Prefix = "The JSON value could not be converted to ";
-        if (!message.StartsWith(Prefix, StringComparison.Ordinal))
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        return t == typeof(string) ? "a JSON string"
+            : t == typeof(long) || t == typeof(int) || t == typeof(short) ? "a whole number"
+            : t == typeof(double) || t == typeof(decimal) || t == typeof(float) ? "a number"
+            : t == typeof(bool) ? "true or false"
+            : t == typeof(Guid) ? ExpectedForm("Guid")
+            : t == typeof(DateTimeOffset) || t == typeof(DateTime) ? "a JSON string with " + DateTimeForm
+            : t.IsEnum ? "one of " + string.Join(", ", Enum.GetNames(t))
+            : t != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(t) ? "a JSON array"
+            : $"a JSON object ({t.Name})";
+    }
+
+    /// <summary>The type of the member at a JSON path ("$.a.b") of the body type: properties by name, case-insensitive.</summary>
+    private static Type? MemberType(Type? bodyType, string path)
+    {
+        var type = bodyType;
+        foreach (var segment in path.TrimStart('$').Split('.', StringSplitOptions.RemoveEmptyEntries))
         {
-            return null;
+            type = type?.GetProperties().FirstOrDefault(p => string.Equals(p.Name, segment, StringComparison.OrdinalIgnoreCase))?.PropertyType;
         }
 
-        var type = message[Prefix.Length..].Split(". Path:", 2)[0];
-        var shortName = type.Split('.')[^1].Replace("Nullable`1[[", string.Empty, StringComparison.Ordinal);
-        return shortName.Contains("Int64", StringComparison.Ordinal) ? "a whole number (64-bit)"
-            : shortName.Contains("Int32", StringComparison.Ordinal) ? "a whole number (32-bit)"
-            : shortName.Contains("Guid", StringComparison.Ordinal) ? ExpectedForm("Guid")
-            : shortName.Contains("DateTimeOffset", StringComparison.Ordinal) ? DateTimeForm
-            : shortName.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
-            : shortName.Contains("String", StringComparison.Ordinal) ? "a JSON string"
-            : $"a JSON value of type {shortName}";
+        return type == bodyType ? null : type;
     }
 
     private static string? ValueAt(string? body, string path)
@@ -170,7 +179,10 @@ public sealed class BindingFailureHandler(IProblemDetailsService problems) : IEx
         }
 
         var body = await ReadBodyAsync(httpContext.Request, cancellationToken);
-        var details = ParameterProblems.FromBindingFailure(badRequest, body) ?? new ProblemDetails
+        // The exception handler middleware clears the endpoint before handlers run; its feature keeps it.
+        var endpoint = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint();
+        var bodyType = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
+        var details = ParameterProblems.FromBindingFailure(badRequest, body, bodyType) ?? new ProblemDetails
         {
             Status = badRequest.StatusCode,
             Title = "Bad request",

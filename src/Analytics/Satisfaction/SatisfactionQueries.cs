@@ -50,26 +50,23 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>The projection whose position every aggregate answer reports (Marten's progression rows are named after it).</summary>
-    public const string ProjectionName = nameof(SatisfactionProjection);
-
     /// <summary>
-    /// Where the satisfaction views stand (<see cref="ViewPosition"/>): the lowest position of the projection's shards in
-    /// mt_event_progression, the store time of that event, and the events stored after it. Three index lookups.
+    /// Where the satisfaction views stand (<see cref="ViewPosition"/>): the projection's position in mt_event_progression
+    /// (its one shard, "All"), the store time of that event, and the events stored after it. Three index lookups.
     /// </summary>
     public async Task<ViewPosition> PositionAsync(CancellationToken cancellationToken)
     {
         var schema = Conversations.EventStoreRegistration.SchemaName;
         await using var command = dataSource.CreateCommand($"""
             with progress as (
-                select coalesce(min(last_seq_id), 0) as seq from {schema}.mt_event_progression where split_part(name, ':', 1) = $1)
+                select coalesce(min(last_seq_id), 0) as seq from {schema}.mt_event_progression where name = $1)
             select p.seq,
                 (select e.timestamp from {schema}.mt_events e where e.seq_id = p.seq),
                 greatest(coalesce((select max(e.seq_id) from {schema}.mt_events e), 0) - p.seq, 0),
                 extract(epoch from now() - (select e.timestamp from {schema}.mt_events e where e.seq_id > p.seq order by e.seq_id limit 1))::float8
             from progress p
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = ProjectionName });
+        command.Parameters.Add(new NpgsqlParameter { Value = SatisfactionRebuild.ProgressionName });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var position = reader.GetInt64(0);
