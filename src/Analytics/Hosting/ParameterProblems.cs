@@ -178,7 +178,8 @@ public sealed class BindingFailureHandler(IProblemDetailsService problems) : IEx
             return false;
         }
 
-        var body = await ReadBodyAsync(httpContext.Request, cancellationToken);
+        // Only a JSON body that failed to deserialize is quoted (it was read whole, within the body size limit).
+        var body = badRequest.InnerException is JsonException ? await ReadBodyAsync(httpContext.Request, cancellationToken) : null;
         // The exception handler middleware clears the endpoint before handlers run; its feature keeps it.
         var endpoint = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint();
         var bodyType = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
@@ -199,10 +200,17 @@ public sealed class BindingFailureHandler(IProblemDetailsService problems) : IEx
             return null;
         }
 
-        request.Body.Position = 0;
-        using var reader = new StreamReader(request.Body, leaveOpen: true);
-        var text = await reader.ReadToEndAsync(cancellationToken);
-        return text.Length == 0 ? null : text;
+        try
+        {
+            request.Body.Position = 0;
+            using var reader = new StreamReader(request.Body, leaveOpen: true);
+            var text = await reader.ReadToEndAsync(cancellationToken);
+            return text.Length == 0 ? null : text;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 }
 
