@@ -269,7 +269,18 @@ public static class ReadBenchmark
                     var apiMatrix = await Load($"API matrix, {settings.Days} days", (c, t) => Get(c, matrixPath, t));
                     var apiOverTime = await Load($"API over-time {OverTimeModel}, hourly, 7 days", (c, t) => Get(c, overTimePath, t));
                     var apiReasons = await Load($"API reasons {OverTimeModel}, {settings.Days} days", (c, t) => Get(c, reasonsPath, t));
-                    var apiLeaderboard = await Load($"API leaderboard, {settings.Days} days, 200 bootstrap rounds", (c, t) => Get(c, leaderboardPath, t));
+                    var apiLeaderboard = await Load($"API leaderboard, {settings.Days} days, 200 bootstrap rounds, one window (cached per projection position)",
+                        (c, t) => Get(c, leaderboardPath, t));
+                    // Every request a window the cache has not seen: the window ends k hours earlier, k cycling through more
+                    // windows than the cache holds, so each answer is fitted and bootstrapped again.
+                    var shifted = 0;
+                    var windows = LeaderboardCache.Capacity + 44;
+                    var apiLeaderboardFitted = await Load($"API leaderboard, {settings.Days} days, 200 bootstrap rounds, a new window per request (fitted every time)",
+                        (c, t) =>
+                        {
+                            var k = Interlocked.Increment(ref shifted) % windows;
+                            return Get(c, $"api/comparisons/leaderboard?from={Iso(matrixFrom.AddHours(-k))}&to={Iso(end.AddHours(-k))}", t);
+                        });
 
                     await using var direct = NpgsqlDataSource.Create(isolation.ConnectionString(database, settings.Clients + 2));
                     var queries = new SatisfactionQueries(direct);
@@ -283,6 +294,19 @@ public static class ReadBenchmark
                     var comparisons = new ComparisonQueries(direct);
                     var sqlPairs = await Load($"Npgsql pair counts, {settings.Days} days (baseline: the leaderboard's SQL)",
                         (_, t) => comparisons.PairsAsync(null, matrixFrom, end, t));
+                    var windowPairs = await comparisons.PairsAsync(null, matrixFrom, end, ct);
+                    var fits = new List<double>();
+                    for (var i = 0; i < 5; i++)
+                    {
+                        var fit = Stopwatch.StartNew();
+                        BradleyTerry.Leaderboard(windowPairs, 200, seed: i + 1);
+                        fits.Add(fit.Elapsed.TotalMilliseconds);
+                    }
+
+                    fits.Sort();
+                    var windowModels = windowPairs.SelectMany(p => new[] { p.ModelA, p.ModelB }).Distinct().Count();
+                    Figure("Leaderboard fit + 200 Poisson bootstrap rounds in process (1 thread, median of 5)", FormattableString.Invariant(
+                        $"{fits[2]:N1} ms: {windowModels} models, {windowPairs.Count} pairs, {windowPairs.Sum(p => p.Total):N0} comparisons in {settings.Days} days"));
 
                     targets.Add(($"API matrix p99 < 100 ms with {settings.Clients} clients",
                         FormattableString.Invariant($"{apiMatrix.P99Ms:N0} ms (Npgsql alone: {sqlMatrix.P99Ms:N0} ms)"), apiMatrix.P99Ms < 100));
@@ -290,8 +314,10 @@ public static class ReadBenchmark
                         FormattableString.Invariant($"{apiOverTime.P99Ms:N0} ms (Npgsql alone: {sqlOverTime.P99Ms:N0} ms)"), null));
                     targets.Add(($"API reasons p99 (no target; beside Npgsql)",
                         FormattableString.Invariant($"{apiReasons.P99Ms:N0} ms (Npgsql alone: {sqlReasons.P99Ms:N0} ms)"), null));
-                    targets.Add(($"API leaderboard p99 (no target; beside its SQL)",
-                        FormattableString.Invariant($"{apiLeaderboard.P99Ms:N0} ms (pair counts through Npgsql: {sqlPairs.P99Ms:N0} ms)"), null));
+                    targets.Add(($"API leaderboard p99 < 150 ms with {settings.Clients} clients, fitted every time",
+                        FormattableString.Invariant($"{apiLeaderboardFitted.P99Ms:N0} ms (pair counts through Npgsql: {sqlPairs.P99Ms:N0} ms)"), apiLeaderboardFitted.P99Ms < 150));
+                    targets.Add(($"API leaderboard p99, one window (no target; cached per projection position)",
+                        FormattableString.Invariant($"{apiLeaderboard.P99Ms:N0} ms"), null));
                 }
                 finally
                 {

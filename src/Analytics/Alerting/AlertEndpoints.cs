@@ -43,9 +43,9 @@ public static class AlertEndpoints
         var group = app.MapGroup("/api/alerts").WithTags("Alerts");
         group.MapGet("/", List).RequireAuthorization(ApiKeyAuthentication.Roles.Viewer)
             .WithSummary("Regression alerts, newest first: state=active|resolved|all (default all), optionally for one model and capability.");
-        group.MapGet("/{alertId:guid}", Get).RequireAuthorization(ApiKeyAuthentication.Roles.Viewer)
+        group.MapGet("/{alertId}", Get).RequireAuthorization(ApiKeyAuthentication.Roles.Viewer)
             .WithSummary("One alert with its evidence and its audit trail (detected, acknowledged, resolved).");
-        group.MapPost("/{alertId:guid}/acknowledge", Acknowledge).RequireAuthorization(ApiKeyAuthentication.Roles.Triager)
+        group.MapPost("/{alertId}/acknowledge", Acknowledge).RequireAuthorization(ApiKeyAuthentication.Roles.Triager)
             .WithSummary("Acknowledge an alert (triager role). Stored as a RegressionAcknowledged event; 409 if already acknowledged.");
         return app;
     }

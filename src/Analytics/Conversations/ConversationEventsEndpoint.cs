@@ -14,7 +14,7 @@ public static class ConversationEventsEndpoint
     /// <summary>GET /api/conversations/{id}/events: the recorded history of one conversation.</summary>
     public static IEndpointRouteBuilder MapConversationEvents(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/conversations/{conversationId:guid}/events", GetEvents)
+        app.MapGet("/api/conversations/{conversationId}/events", GetEvents)
             .RequireAuthorization(Access.ApiKeyAuthentication.Roles.Viewer)
             .WithName("GetConversationEvents")
             .WithTags("Conversations")

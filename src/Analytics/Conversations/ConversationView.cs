@@ -26,7 +26,7 @@ public static class ConversationView
 {
     public static IEndpointRouteBuilder MapConversationView(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/conversations/{conversationId:guid}", Get)
+        app.MapGet("/api/conversations/{conversationId}", Get)
             .RequireAuthorization(ApiKeyAuthentication.Roles.Viewer)
             .WithTags("Conversations")
             .WithSummary("One conversation for drill-down: turns with models, capabilities and current ratings, and comparisons.");

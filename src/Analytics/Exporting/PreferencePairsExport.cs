@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using Analytics.Hosting;
 using Analytics.Access;
 using Analytics.Satisfaction;
 using Microsoft.AspNetCore.Builder;
@@ -29,6 +31,7 @@ public static class PreferencePairsExport
             .RequireAuthorization(ApiKeyAuthentication.Roles.Viewer)
             .WithTags("Exporting")
             .WithSummary("Preference pairs (chosen/rejected with prompt and response excerpts) as JSON Lines, streamed. Default window: the last 30 days.")
+            .WithDescription("Not an aggregate: rows are filtered on their exact time, so the window is [from, to) as requested, not widened to buckets.")
             .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson");
         return app;
     }
@@ -39,8 +42,8 @@ public static class PreferencePairsExport
         var start = from ?? end.AddDays(-30);
         if (start >= end)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "from must be before to",
-                detail: $"from {start:O} is not before to {end:O}.");
+            return ParameterProblems.Invalid("from must be before to", "from", start.ToString("O", CultureInfo.InvariantCulture),
+                $"{ParameterProblems.DateTimeForm}, before to ({end.ToString("O", CultureInfo.InvariantCulture)})");
         }
 
         return TypedResults.Stream(async body =>

@@ -36,10 +36,10 @@ public static class TriageEndpoints
         var read = app.MapGroup("/api/triage/clusters").WithTags("Triage").RequireAuthorization(ApiKeyAuthentication.Roles.Viewer);
         read.MapGet("", List)
             .WithSummary("Thumbs-down clusters, filtered by model, capability, severity (S0-S3, none) and state (open, resolved), sorted by size, growth, severity or recent, with growth over 24-hour windows ending at asOf (default: the latest clustered feedback).");
-        read.MapGet("/{clusterId:guid}", Detail).WithSummary("A cluster with its most central samples (PII redacted at ingestion) and its daily size.");
-        read.MapGet("/{clusterId:guid}/history", History).WithSummary("The cluster's full triage audit trail: every event with actor and time.");
+        read.MapGet("/{clusterId}", Detail).WithSummary("A cluster with its most central samples (PII redacted at ingestion) and its daily size.");
+        read.MapGet("/{clusterId}/history", History).WithSummary("The cluster's full triage audit trail: every event with actor and time.");
 
-        var act = app.MapGroup("/api/triage/clusters/{clusterId:guid}").WithTags("Triage").RequireAuthorization(ApiKeyAuthentication.Roles.Triager);
+        var act = app.MapGroup("/api/triage/clusters/{clusterId}").WithTags("Triage").RequireAuthorization(ApiKeyAuthentication.Roles.Triager);
         act.MapPost("/assign", (Guid clusterId, AssignCluster body, IDocumentSession session, TriageQueries queries, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
             ActAsync(clusterId, body.ExpectedVersion, session, queries, ct, (_, _) =>
                 Required(body.Assignee, "assignee") ?? (object)new ClusterAssigned(clusterId, body.Assignee!.Trim(), Actor(user), time.GetUtcNow())))
