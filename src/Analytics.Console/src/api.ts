@@ -23,8 +23,11 @@ export interface Cell {
 }
 export interface Point { bucket: string; responses: number; rated: number; up: number; down: number; satisfaction: Proportion; ratingRate: Proportion }
 export interface ReasonCount { reason: string; count: number }
-export interface RatedModel { model: string; rating: number; lower: number; upper: number; rank: number; comparisons: number }
-export interface Leaderboard { capability: string; from: string; to: string; models: RatedModel[] }
+export interface RatedModel {
+  model: string; rating: number; lower: number; upper: number; rank: number; comparisons: number;
+  toLeader?: { difference: number; lower: number; upper: number };
+}
+export interface Leaderboard { capability: string; anchor?: string; leader?: string; comparisons?: number; models: RatedModel[]; envelope: Envelope }
 export interface HeadToHead { modelA: string; modelB: string; aWins: number; bWins: number; ties: number; bothBad: number; aWinShare: Proportion }
 export interface Evidence {
   baselineKind: string; baselineVersion: string; baselineRated: number; baselineDown: number; baselineDownRate: number;
@@ -68,7 +71,7 @@ export interface Pipeline {
 }
 
 /** What an envelope says about a list answer (empty for a bare array). */
-export interface Envelope { from?: string; to?: string; bucket?: string; asOf?: string; lag?: unknown }
+export interface Envelope { from?: string; to?: string; bucket?: string; asOf?: string | null; lag?: { events: number; seconds: number } | null }
 
 export function items<T>(body: unknown): { items: T[]; envelope: Envelope } {
   if (Array.isArray(body)) return { items: body as T[], envelope: {} };
@@ -117,7 +120,13 @@ export const api = {
   matrix: (q: Query) => list<Cell>('/api/satisfaction/matrix', q),
   overTime: (q: Query) => list<Point>('/api/satisfaction/over-time', q),
   reasons: (q: Query) => list<ReasonCount>('/api/satisfaction/reasons', q),
-  leaderboard: (q: Query) => get<Leaderboard>('/api/comparisons/leaderboard', q),
+  leaderboard: async (q: Query): Promise<Leaderboard> => {
+    // Read both shapes: { models: [...] } and the envelope { ..., anchor, leader, items: [...] }.
+    const body = await get<Omit<Leaderboard, 'models' | 'envelope'> & Envelope & { models?: RatedModel[]; items?: RatedModel[] }>('/api/comparisons/leaderboard', q);
+    return { ...body, models: body.items ?? body.models ?? [], envelope: body };
+  },
+  /** A list answer with what its envelope says (effective window, asOf, lag). */
+  matrixWithEnvelope: async (q: Query) => items<Cell>(await get<unknown>('/api/satisfaction/matrix', q)),
   headToHead: (q: Query) => list<HeadToHead>('/api/comparisons/head-to-head', q),
   alerts: (q: Query) => list<Alert>('/api/alerts', q),
   alert: (id: string) => get<AlertDetail>(`/api/alerts/${encodeURIComponent(id)}`),

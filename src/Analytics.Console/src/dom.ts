@@ -68,6 +68,11 @@ export function link(path: string, params: Record<string, string | number | bool
   return s ? `${path}?${s}` : path;
 }
 
+/** Text for screen readers only (the visible text stays the start of the accessible name). */
+export function sr(text: string): HTMLElement {
+  return h('span', { class: 'sr' }, text);
+}
+
 export function loading(what: string): HTMLElement {
   return h('p', { class: 'state loading', role: 'status', 'aria-busy': 'true' }, `Loading ${what}…`);
 }

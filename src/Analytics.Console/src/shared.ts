@@ -40,10 +40,10 @@ export interface Field {
 }
 
 /** A filter form: its values come from and go to the query string of the view's URL. */
-export function filterForm(path: string, params: URLSearchParams, fields: Field[], ctx: Context, keep: string[] = []): HTMLFormElement {
+export function filterForm(path: string, params: URLSearchParams, fields: Field[], ctx: Context, keep: string[] = ['from', 'to']): HTMLFormElement {
   const controls = fields.map(f => {
     const id = `filter-${f.name}`;
-    const value = params.get(f.name) ?? '';
+    const value = f.name === 'window' && params.get('from') && params.get('to') ? 'custom' : params.get(f.name) ?? '';
     const control = f.options
       ? h('select', { id, name: f.name }, f.options.map(o => {
           const [v, text] = Array.isArray(o) ? o : [o, o];
@@ -58,13 +58,14 @@ export function filterForm(path: string, params: URLSearchParams, fields: Field[
     const next: Record<string, string | null> = {};
     for (const k of keep) next[k] = params.get(k);
     for (const [k, v] of new FormData(form).entries()) next[k] = String(v);
-    if (next['window'] && next['window'] !== 'custom') { next['from'] = null; next['to'] = null; }
+    if (next['window'] === 'custom') next['window'] = null;
+    else if (next['window']) { next['from'] = null; next['to'] = null; }
     ctx.navigate(link(path, next));
   });
   return form;
 }
 
-export const windowField: Field = { name: 'window', label: 'Window', options: [['24h', 'last 24 hours'], ['7d', 'last 7 days'], ['30d', 'last 30 days'], ['90d', 'last 90 days']] };
+export const windowField: Field = { name: 'window', label: 'Window', options: [['24h', 'last 24 hours'], ['7d', 'last 7 days'], ['30d', 'last 30 days'], ['90d', 'last 90 days'], ['custom', 'from and to in the link']] };
 
 export const sliceFields: Field[] = [
   { name: 'surface', label: 'Surface', placeholder: 'any' },
@@ -76,9 +77,27 @@ export function heading(title: string, ...rest: Child[]): HTMLElement {
   return h('header', { class: 'page-head' }, h('h1', null, title), rest);
 }
 
-/** Versions of each model in the order they were first seen. */
+/** Dotted numbers (1.4 < 1.10, 7 < 8) compare part by part, other versions ordinally (2026-10 < 2026-11), as the detector does. */
+export function compareVersions(a: string, b: string): number {
+  const dotted = /^\d+(\.\d+){0,3}$/;
+  if (dotted.test(a) && dotted.test(b)) {
+    const pa = a.split('.').map(Number), pb = b.split('.').map(Number);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+      const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+      if (d !== 0) return d;
+    }
+    return 0;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Versions of each model in the order the regression detector uses for "the previous version": the hour each was
+ * first seen, then the version number (src/Analytics/Alerting/RegressionDetector.cs, PreviousVersion).
+ */
 export function versionsByModel(models: { modelId: string; version: string; firstSeen: string }[]): Map<string, string[]> {
-  const sorted = [...models].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.version.localeCompare(b.version));
+  const hour = (iso: string) => Math.floor(Date.parse(iso) / 3600_000);
+  const sorted = [...models].sort((a, b) => hour(a.firstSeen) - hour(b.firstSeen) || compareVersions(a.version, b.version));
   const byModel = new Map<string, string[]>();
   for (const m of sorted) byModel.set(m.modelId, [...(byModel.get(m.modelId) ?? []), m.version]);
   return new Map([...byModel.entries()].sort(([a], [b]) => a.localeCompare(b)));

@@ -2,7 +2,7 @@
 // each figure with the number of comparisons behind it (which opens them).
 import { api, type HeadToHead } from '../api';
 import { whisker } from '../charts';
-import { h, int, link, num, pct, section, empty } from '../dom';
+import { h, int, link, num, pct, section, empty, sr } from '../dom';
 import { filterForm, heading, windowField, windowOf, type Context } from '../shared';
 
 export async function comparisons(root: HTMLElement, params: URLSearchParams, ctx: Context): Promise<void> {
@@ -63,6 +63,6 @@ function headToHead(pairs: HeadToHead[], order: string[], capability: string | n
       return h('td', { class: `h2h-cell ${shade}`, 'data-row': row, 'data-col': col },
         h('span', { class: 'share', title: label }, pct(cell.share, 0)),
         h('span', { class: 'ci' }, `${pct(cell.lower, 0)}–${pct(cell.upper, 0)}`),
-        h('a', { class: 'count', href: link('/conversations', { pair: row, versus: col, capability, from: win.from, to: win.to }), 'aria-label': `${label}: open the comparisons` }, `n=${int(cell.n)}`));
+        h('a', { class: 'count', href: link('/conversations', { pair: row, versus: col, capability, from: win.from, to: win.to }), title: label }, `n=${int(cell.n)}`, sr(' comparisons: open them')));
     }))))));
 }

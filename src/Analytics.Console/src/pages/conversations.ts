@@ -56,14 +56,15 @@ export async function conversation(root: HTMLElement, _params: URLSearchParams, 
 
 function entry(e: StoredEvent, turns: Map<string, Turn>, lastRating: Map<string, string>): HTMLElement {
   const d = e.data as Record<string, unknown>;
+  const type = e.type.replace(/_/g, '').toLowerCase(); // conversation_started_recorded or ConversationStartedRecorded
   const at = (d['occurredAt'] as string) ?? e.storedAt;
   const model = d['model'] as { id?: string; version?: string } | undefined;
   const modelName = model ? `${model.id}@${model.version}` : '';
   let kind = e.type, what: Child = '';
-  if (/ConversationStarted/i.test(e.type)) {
+  if (type.startsWith('conversationstarted')) {
     kind = 'started';
     what = `Conversation started on ${String(d['surface'] ?? '')} (${String(d['locale'] ?? '')})`;
-  } else if (/ResponseGenerated/i.test(e.type)) {
+  } else if (type.startsWith('responsegenerated')) {
     const turn = turns.get(String(d['turnId']));
     kind = d['regeneratedFrom'] ? 'regeneration' : 'response';
     what = [h('strong', null, `${d['regeneratedFrom'] ? 'Regenerated response' : 'Response'} ${Number(d['turnIndex']) + 1} by ${modelName}`),
@@ -71,7 +72,7 @@ function entry(e: StoredEvent, turns: Map<string, Turn>, lastRating: Map<string,
       d['promptExcerpt'] ? h('p', { class: 'excerpt' }, h('span', { class: 'who' }, 'Prompt: '), String(d['promptExcerpt'])) : null,
       d['responseExcerpt'] ? h('p', { class: 'excerpt' }, h('span', { class: 'who' }, 'Response: '), String(d['responseExcerpt'])) : null,
       turn?.rating ? h('p', { class: 'current' }, `Current rating: ${turn.rating.rating}`) : null];
-  } else if (/ResponseRated/i.test(e.type)) {
+  } else if (type.startsWith('responserated')) {
     const turnId = String(d['turnId']);
     const rating = named(d['rating'], ratings);
     const before = lastRating.get(turnId);
@@ -81,7 +82,7 @@ function entry(e: StoredEvent, turns: Map<string, Turn>, lastRating: Map<string,
     what = [h('strong', null, label), ` · ${modelName}`,
       asList(d['reasons']).length ? ` · ${asList(d['reasons']).map(r => named(r, [])).join(', ')}` : '',
       d['comment'] ? h('p', { class: 'excerpt' }, h('q', null, String(d['comment']))) : null];
-  } else if (/ResponsesCompared/i.test(e.type)) {
+  } else if (type.startsWith('responsescompared')) {
     kind = 'comparison';
     const candidates = (d['candidates'] as { model?: { id?: string; version?: string } }[] | undefined) ?? [];
     const names = candidates.map(c => `${c.model?.id}@${c.model?.version}`);

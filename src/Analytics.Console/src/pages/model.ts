@@ -2,7 +2,7 @@
 // their change against the window before, latency per capability, and a second version side by side.
 import { api, type Cell, type Point } from '../api';
 import { timeChart, palette } from '../charts';
-import { h, int, link, num, pct, section, empty, type Child } from '../dom';
+import { h, int, link, num, pct, section, empty, sr, type Child } from '../dom';
 import { filterForm, heading, versionsByModel, windowField, windowOf, capabilityName, type Context } from '../shared';
 
 export async function modelVersion(root: HTMLElement, params: URLSearchParams, ctx: Context): Promise<void> {
@@ -92,8 +92,8 @@ async function reasonsTable(model: string, version: string, capability: string, 
       const old = previous.get(r.reason) ?? 0;
       const change = r.count - old;
       return h('tr', null, h('th', { scope: 'row' }, r.reason),
-        h('td', { class: 'num' }, h('a', { href: link('/conversations', { model, version, capability, rating: 'down', reason: r.reason, from: win.from, to: win.to }),
-          'aria-label': `${r.count} thumbs-down with reason ${r.reason}: open the conversations` }, int(r.count))),
+        h('td', { class: 'num' }, h('a', { href: link('/conversations', { model, version, capability, rating: 'down', reason: r.reason, from: win.from, to: win.to }) },
+          int(r.count), sr(' thumbs-down: open the conversations'))),
         h('td', { class: 'num' }, int(old)),
         h('td', { class: `num ${change > 0 ? 'up' : change < 0 ? 'down' : ''}` }, change > 0 ? `+${int(change)}` : int(change)));
     })));

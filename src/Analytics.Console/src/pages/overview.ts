@@ -2,7 +2,7 @@
 // rates; marked when the interval lies below the previous version's), and per model the latest version against its
 // predecessor.
 import { api, type Cell } from '../api';
-import { h, int, link, pct, section, empty } from '../dom';
+import { h, int, link, pct, section, empty, sr } from '../dom';
 import { filterForm, heading, sliceFields, versionsByModel, windowField, windowOf, windowParams, capabilityName, type Context } from '../shared';
 
 export const key = (model: string, version: string, capability: string) => `${model}\u0000${version}\u0000${capability}`;
@@ -61,11 +61,11 @@ function heatmap(models: { modelId: string; version: string; firstSeen: string }
           const label = `${model}@${version}, ${capabilityName(capability)}: satisfaction ${pct(rate)} (95% ${pct(cell.satisfaction.lower)}–${pct(cell.satisfaction.upper)}) from ${int(cell.rated)} ratings` +
             (worse ? `; below ${model}@${previous}` : '');
           return h('td', { class: `heat ${shade}${worse ? ' worse' : ''}`, 'data-model': model, 'data-version': version, 'data-capability': capability },
-            h('a', { class: 'sat', href: link('/model', { model, version, capability, compare: previous, ...linkWindow }), 'aria-label': label, title: label },
-              worse ? h('span', { class: 'mark', 'aria-hidden': 'true' }, '▼ ') : null, pct(rate)),
+            h('a', { class: 'sat', href: link('/model', { model, version, capability, compare: previous, ...linkWindow }), title: label },
+              worse ? h('span', { class: 'mark', 'aria-hidden': 'true' }, '▼ ') : null, pct(rate), sr(` satisfaction of ${model}@${version} on ${capabilityName(capability)}${worse ? ', below the previous version' : ''}`)),
             h('span', { class: 'ci' }, `${pct(cell.satisfaction.lower, 0)}–${pct(cell.satisfaction.upper, 0)}`),
-            h('a', { class: 'count', href: link('/conversations', { model, version, capability, rating: 'rated', from: win.from, to: win.to, ...sliceOnly(linkWindow) }),
-              'aria-label': `${int(cell.rated)} ratings of ${model}@${version} on ${capabilityName(capability)}: open the conversations` }, `n=${int(cell.rated)}`),
+            h('a', { class: 'count', href: link('/conversations', { model, version, capability, rating: 'rated', from: win.from, to: win.to, ...sliceOnly(linkWindow) }) },
+              `n=${int(cell.rated)}`, sr(' ratings: open the conversations')),
             h('span', { class: 'rates', title: 'rating rate (rated among responses) · regeneration rate' }, `rated ${pct(cell.ratingRate.rate, 0)} · regen ${pct(regen, 0)}`));
         })));
     });

@@ -3,7 +3,7 @@
 // hourly thumbs-down rate around it), its audit trail, and Acknowledge for triagers.
 import { api, type Alert, type AlertDetail } from '../api';
 import { intervalPair, timeChart, palette } from '../charts';
-import { h, int, link, num, pct, replace, section, empty, failure, time, type Child } from '../dom';
+import { h, int, link, num, pct, replace, section, empty, failure, sr, time, type Child } from '../dom';
 import { heading, type Context } from '../shared';
 
 const states: [string, string][] = [['active', 'Active'], ['acknowledged', 'Acknowledged'], ['resolved', 'Resolved'], ['all', 'All']];
@@ -33,8 +33,8 @@ export async function regressions(root: HTMLElement, params: URLSearchParams, ct
         h('td', null, time(a.detectedAt)),
         h('td', { class: 'num' }, pct(a.evidence.windowDownRate)),
         h('td', { class: 'num' }, `${pct(a.evidence.baselineDownRate)} (${a.evidence.baselineKind} ${a.evidence.baselineVersion})`),
-        h('td', { class: 'num' }, h('a', { href: downLink(a), 'aria-label': `${a.evidence.windowDown} thumbs-down of ${a.evidence.windowRated} ratings: open the conversations` },
-          `${int(a.evidence.windowDown)} / ${int(a.evidence.windowRated)}`))))));
+        h('td', { class: 'num' }, h('a', { href: downLink(a) },
+          `${int(a.evidence.windowDown)} / ${int(a.evidence.windowRated)}`, sr(' thumbs-down among ratings: open the conversations')))))));
   });
 
   if (selected) await showAlert(detail, selected, ctx);

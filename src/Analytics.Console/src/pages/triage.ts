@@ -2,7 +2,7 @@
 // triagers, the actions (assign, label, note, resolve; each sends the version it saw, 409 on a conflicting edit).
 import { api, type Cluster } from '../api';
 import { sparkline } from '../charts';
-import { h, int, link, pct, replace, section, empty, failure, time, type Child } from '../dom';
+import { h, int, link, pct, replace, section, empty, failure, sr, time, type Child } from '../dom';
 import { filterForm, heading, type Context } from '../shared';
 
 export async function triage(root: HTMLElement, params: URLSearchParams, ctx: Context): Promise<void> {
@@ -30,7 +30,7 @@ export async function triage(root: HTMLElement, params: URLSearchParams, ctx: Co
       h('tbody', null, clusters.map(c => h('tr', { 'data-cluster': c.clusterId, class: c.clusterId === selected ? 'selected' : null },
         h('th', { scope: 'row' }, h('a', { href: keep(c.clusterId) }, c.label)),
         h('td', null, `${c.modelId} · ${c.capability}`), h('td', null, c.reason),
-        h('td', { class: 'num size' }, h('a', { href: link('/conversations', { cluster: c.clusterId }), 'aria-label': `${c.size} items in cluster ${c.label}: open the conversations` }, int(c.size))),
+        h('td', { class: 'num size' }, h('a', { href: link('/conversations', { cluster: c.clusterId }) }, int(c.size), sr(' items: open the conversations'))),
         h('td', { class: 'spark', 'data-spark': c.clusterId }),
         h('td', { class: 'num' }, `${c.thisWindow} (${c.lastWindow} before)`),
         h('td', { class: 'num' }, [c.growth === null ? '–' : pct(c.growth, 0), c.isNew ? h('span', { class: 'flag' }, ' new') : null, c.isGrowing ? h('span', { class: 'flag' }, ' growing') : null]),
