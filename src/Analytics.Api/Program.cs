@@ -21,8 +21,9 @@ builder.Services.AddApiKeyAccess(builder.Configuration);
 builder.Services.AddRequestLimits(builder.Configuration); // body/query/header sizes, rate limit per client (429)
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddProblemDetails();
-// Unparseable query parameters (from=yesterday) are a 400 with problem details, never an exception page.
-builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
+// Unreadable parameters (from=yesterday, a bad route id or JSON body member) are a 400 whose problem details name the
+// parameter, the value received and the expected form, never an exception page.
+builder.Services.AddParameterProblems();
 builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks();
 
@@ -32,6 +33,7 @@ app.UseSecurityHeaders(); // CSP default-src 'self', frame-ancestors 'none', nos
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLimits();
+app.UseParameterProblems();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseStaticFiles(); // the console (wwwroot/index.html, wwwroot/console/) and the triage page (wwwroot/triage/)

@@ -69,16 +69,16 @@ public sealed class ReadApiTests : IAsyncLifetime
     {
         var client = ApiClients.Viewer(_api);
         var board = await client.GetFromJsonAsync<JsonElement>($"/api/comparisons/leaderboard?capability=code_execution&{Window}&bootstrap=50");
-        var models = board.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+        var models = board.GetProperty("items").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
         // 3.5 : 1.5 → 400·log10(7/3) ≈ 147 Elo apart (the weak prior pulls it in by a fraction of a point).
         Assert.InRange(models["atlas@2026-11"].GetProperty("rating").GetDouble() - models["atlas@2026-10"].GetProperty("rating").GetDouble(), 145, 148);
         Assert.Equal(5, models["atlas@2026-11"].GetProperty("comparisons").GetInt64());
 
         var pairs = await client.GetFromJsonAsync<JsonElement>($"/api/comparisons/head-to-head?{Window}");
-        var pair = Assert.Single(pairs.EnumerateArray());
+        var pair = Assert.Single(pairs.GetProperty("items").EnumerateArray());
         Assert.Equal("atlas@2026-10", pair.GetProperty("modelA").GetString()); // alphabetical order
         Assert.Equal((1, 3, 1), (pair.GetProperty("aWins").GetInt64(), pair.GetProperty("bWins").GetInt64(), pair.GetProperty("ties").GetInt64()));
-        Assert.Empty((await client.GetFromJsonAsync<JsonElement>($"/api/comparisons/head-to-head?capability=voice&{Window}")).EnumerateArray());
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>($"/api/comparisons/head-to-head?capability=voice&{Window}")).GetProperty("items").EnumerateArray());
     }
 
     [Fact]

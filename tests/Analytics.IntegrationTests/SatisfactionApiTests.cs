@@ -50,7 +50,7 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
 
         var client = ApiClients.Viewer(_api);
         var matrix = await client.GetFromJsonAsync<JsonElement>("/api/satisfaction/matrix?from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z");
-        var fromApi = matrix.EnumerateArray().ToDictionary(
+        var fromApi = matrix.GetProperty("items").EnumerateArray().ToDictionary(
             c => (c.GetProperty("modelId").GetString()!, c.GetProperty("version").GetString()!, c.GetProperty("capability").GetString()!),
             c => (c.GetProperty("responses").GetInt64(), c.GetProperty("rated").GetInt64(), c.GetProperty("up").GetInt64(), c.GetProperty("down").GetInt64()));
 
@@ -67,7 +67,7 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
             var url = $"/api/satisfaction/reasons?model={model}&from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z"
                 + (capability == "*" ? string.Empty : $"&capability={capability}");
             var reasons = await client.GetFromJsonAsync<JsonElement>(url);
-            var actual = reasons.EnumerateArray().ToDictionary(r => r.GetProperty("reason").GetString()!, r => r.GetProperty("count").GetInt64());
+            var actual = reasons.GetProperty("items").EnumerateArray().ToDictionary(r => r.GetProperty("reason").GetString()!, r => r.GetProperty("count").GetInt64());
             Assert.Equal(expected.OrderBy(x => x.Key).ToList(), actual.OrderBy(x => x.Key).ToList());
         }
 
@@ -75,7 +75,7 @@ public sealed class SatisfactionApiTests : IAsyncLifetime
         var pairRecount = await RecountPairsFromEventStoreAsync();
         Assert.Contains(pairRecount, p => p.Item3 + p.Item4 + p.Item5 + p.Item6 > 10);
         var headToHead = await client.GetFromJsonAsync<JsonElement>("/api/comparisons/head-to-head?from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z");
-        var pairsFromApi = headToHead.EnumerateArray().Select(h => (h.GetProperty("modelA").GetString()!, h.GetProperty("modelB").GetString()!,
+        var pairsFromApi = headToHead.GetProperty("items").EnumerateArray().Select(h => (h.GetProperty("modelA").GetString()!, h.GetProperty("modelB").GetString()!,
             h.GetProperty("aWins").GetInt64(), h.GetProperty("bWins").GetInt64(), h.GetProperty("ties").GetInt64(), h.GetProperty("bothBad").GetInt64())).ToList();
         Assert.Equal(pairRecount, pairsFromApi);
     }

@@ -48,7 +48,7 @@ public class BradleyTerryTests
             new("a", "c", 100, 400, 0, 0),
             new("b", "c", 100, 400, 0, 0),
         };
-        var board = BradleyTerry.Leaderboard(pairs, rounds: 100);
+        var board = BradleyTerry.Leaderboard(pairs, rounds: 100).Models;
         var byModel = board.ToDictionary(r => r.Model);
         Assert.Equal(1, byModel["c"].Rank);
         Assert.Equal(2, byModel["a"].Rank);
@@ -57,36 +57,100 @@ public class BradleyTerryTests
         Assert.Equal(1000, byModel["c"].Comparisons);
     }
 
-    [Fact]
-    public void Above_the_exact_limit_the_Poisson_bootstrap_gives_the_intervals_of_redrawing_every_comparison()
+    public static TheoryData<int> Sizes => new() { 1, 4, 40, 400 };
+
+    /// <summary>
+    /// Four models with ties and both-bad, <paramref name="scale"/> times a base of 10–30 comparisons per pair (60 comparisons
+    /// in all at scale 1, 24,000 at 400): the Poisson bootstrap on pair counts gives the intervals of redrawing every
+    /// comparison with replacement (Arena's bootstrap). 2,000 rounds each, so the 2.5 and 97.5 percentiles are steady; the
+    /// widths and bounds of the intervals to the anchor and to the leader agree to within 15% of the exact width.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void The_Poisson_bootstrap_gives_the_intervals_of_redrawing_every_comparison_at_every_size(int scale)
     {
-        // 30,000 comparisons (above ExactResamplingLimit) among four models with ties and both-bad: the same leaderboard
-        // with every comparison redrawn (the limit raised) and with Poisson-drawn counts. 1,000 rounds, so the 2.5 and 97.5
-        // percentiles themselves are steady; their widths and bounds must agree to within a tenth of a width.
         var pairs = new List<PairOutcome>
         {
-            new("a", "b", 2_400, 2_000, 500, 100),
-            new("a", "c", 2_000, 2_300, 500, 200),
-            new("a", "d", 3_000, 1_500, 400, 100),
-            new("b", "c", 2_200, 2_200, 400, 200),
-            new("b", "d", 2_800, 1_700, 400, 100),
-            new("c", "d", 2_600, 1_800, 500, 100),
+            new("a", "b", 6L * scale, 4L * scale, 2L * scale, 0),
+            new("a", "c", 4L * scale, 5L * scale, 1L * scale, 1L * scale),
+            new("a", "d", 9L * scale, 3L * scale, 1L * scale, 0),
+            new("b", "c", 4L * scale, 5L * scale, 1L * scale, 0),
+            new("b", "d", 7L * scale, 4L * scale, 1L * scale, 1L * scale),
+            new("c", "d", 6L * scale, 3L * scale, 1L * scale, 0),
         };
-        Assert.True(pairs.Sum(p => p.Total) > BradleyTerry.ExactResamplingLimit);
 
-        var exact = BradleyTerry.Leaderboard(pairs, rounds: 1_000, seed: 3, exactResamplingLimit: long.MaxValue).ToDictionary(r => r.Model);
-        var poisson = BradleyTerry.Leaderboard(pairs, rounds: 1_000, seed: 4).ToDictionary(r => r.Model);
-        foreach (var (model, e) in exact)
+        var exact = BradleyTerry.Leaderboard(pairs, rounds: 2_000, seed: 3, method: BootstrapMethod.RedrawComparisons);
+        var poisson = BradleyTerry.Leaderboard(pairs, rounds: 2_000, seed: 4);
+        Assert.Equal(exact.Anchor, poisson.Anchor);
+        Assert.Equal(exact.Leader, poisson.Leader);
+        var byModel = poisson.Models.ToDictionary(r => r.Model);
+        foreach (var e in exact.Models)
         {
-            var p = poisson[model];
-            var width = e.Upper - e.Lower;
-            Assert.True(width > 5, $"{model}: exact interval only {width:F2} points wide");
+            var p = byModel[e.Model];
             Assert.Equal(e.Rating, p.Rating, 9); // the point estimate does not depend on the bootstrap
-            Assert.InRange(p.Upper - p.Lower, 0.9 * width, 1.1 * width);
-            Assert.InRange(p.Lower, e.Lower - 0.1 * width, e.Lower + 0.1 * width);
-            Assert.InRange(p.Upper, e.Upper - 0.1 * width, e.Upper + 0.1 * width);
-            Assert.Equal(e.Rank, p.Rank);
+            if (e.Model != exact.Anchor)
+            {
+                AssertSameInterval(e.Model, "to the anchor", (e.Lower, e.Upper), (p.Lower, p.Upper));
+            }
+
+            if (e.Model != exact.Leader)
+            {
+                AssertSameInterval(e.Model, "to the leader", (e.ToLeader.Lower, e.ToLeader.Upper), (p.ToLeader.Lower, p.ToLeader.Upper));
+            }
         }
+    }
+
+    private static void AssertSameInterval(string model, string what, (double Lower, double Upper) exact, (double Lower, double Upper) poisson)
+    {
+        var width = exact.Upper - exact.Lower;
+        Assert.True(width > 1, $"{model} {what}: exact interval only {width:F2} points wide");
+        var message = $"{model} {what}: exact [{exact.Lower:F1}, {exact.Upper:F1}], Poisson [{poisson.Lower:F1}, {poisson.Upper:F1}]";
+        Assert.True(Math.Abs(poisson.Upper - poisson.Lower - width) <= 0.15 * width, message);
+        Assert.True(Math.Abs(poisson.Lower - exact.Lower) <= 0.15 * width, message);
+        Assert.True(Math.Abs(poisson.Upper - exact.Upper) <= 0.15 * width, message);
+    }
+
+    [Fact]
+    public void The_anchor_is_rated_1000_and_differences_to_the_leader_and_ranks_do_not_depend_on_it()
+    {
+        // b has by far the most comparisons (the default anchor); e has few, which must not widen the others' intervals.
+        var pairs = new List<PairOutcome>
+        {
+            new("a", "b", 300, 200, 50, 10),
+            new("b", "c", 350, 150, 40, 0),
+            new("a", "c", 100, 60, 10, 5),
+            new("b", "d", 250, 260, 30, 5),
+            new("a", "e", 3, 1, 0, 0),
+        };
+        var byDefault = BradleyTerry.Leaderboard(pairs, rounds: 500, seed: 7);
+        Assert.Equal("b", byDefault.Anchor);
+        Assert.Equal("b", BradleyTerry.DefaultAnchor(pairs));
+        var anchor = byDefault.Models.Single(r => r.Model == "b");
+        Assert.Equal((1000.0, 1000.0, 1000.0), (anchor.Rating, anchor.Lower, anchor.Upper));
+
+        var onE = BradleyTerry.Leaderboard(pairs, rounds: 500, seed: 7, anchor: "e");
+        Assert.Equal("e", onE.Anchor);
+        Assert.Equal(1000, onE.Models.Single(r => r.Model == "e").Rating, 9);
+        Assert.Equal(byDefault.Leader, onE.Leader);
+        foreach (var model in byDefault.Models)
+        {
+            var other = onE.Models.Single(r => r.Model == model.Model);
+            // The same draws (same seed): differences between models are the same numbers whatever the anchor.
+            Assert.Equal(model.Rating - anchor.Rating, other.Rating - onE.Models.Single(r => r.Model == "b").Rating, 6);
+            Assert.Equal(model.ToLeader.Difference, other.ToLeader.Difference, 6);
+            Assert.Equal(model.ToLeader.Lower, other.ToLeader.Lower, 6);
+            Assert.Equal(model.ToLeader.Upper, other.ToLeader.Upper, 6);
+            Assert.Equal(model.Rank, other.Rank);
+        }
+
+        // Anchored on the few-comparison model, everyone else's interval (their difference to e) is wide; on b it is not.
+        var cOnB = byDefault.Models.Single(r => r.Model == "c");
+        var cOnE = onE.Models.Single(r => r.Model == "c");
+        Assert.True(cOnE.Upper - cOnE.Lower > 3 * (cOnB.Upper - cOnB.Lower), $"c on b: [{cOnB.Lower:F0}, {cOnB.Upper:F0}]; on e: [{cOnE.Lower:F0}, {cOnE.Upper:F0}]");
+        var leader = byDefault.Models.Single(r => r.Model == byDefault.Leader);
+        Assert.Equal(new RatingDifference(0, 0, 0), leader.ToLeader);
+        Assert.All(byDefault.Models.Where(r => r.Model != byDefault.Leader), r => Assert.InRange(r.ToLeader.Difference, r.ToLeader.Lower, r.ToLeader.Upper));
+        Assert.Throws<ArgumentException>(() => BradleyTerry.Leaderboard(pairs, anchor: "z"));
     }
 
     [Fact]

@@ -9,45 +9,176 @@ public sealed record PairOutcome(string ModelA, string ModelB, long AWins, long 
     public long Total => AWins + BWins + Ties + BothBad;
 }
 
-/// <summary>A model's Bradley–Terry rating with its bootstrap 95% interval and Arena rank.</summary>
-public sealed record RatedModel(string Model, double Rating, double Lower, double Upper, int Rank, long Comparisons);
+/// <summary>An interval of a rating difference (this model minus another), with its point estimate.</summary>
+public sealed record RatingDifference(double Difference, double Lower, double Upper);
+
+/// <summary>
+/// A model's Bradley–Terry rating on the anchored scale with its bootstrap 95% interval, its rank, its comparisons, and
+/// its difference to the leader with that difference's own interval (which does not depend on the anchor).
+/// </summary>
+public sealed record RatedModel(string Model, double Rating, double Lower, double Upper, int Rank, long Comparisons, RatingDifference ToLeader);
+
+/// <summary>A leaderboard: the anchor model (rated <see cref="BradleyTerry.Anchor"/> exactly), the leader, the models.</summary>
+public sealed record RatedBoard(string? Anchor, string? Leader, IReadOnlyList<RatedModel> Models)
+{
+    public static readonly RatedBoard Empty = new(null, null, []);
+}
+
+/// <summary>How a bootstrap round draws the comparisons again.</summary>
+public enum BootstrapMethod
+{
+    /// <summary>Each outcome count of each pair drawn from Poisson(count): constant time per pair, whatever the size.</summary>
+    Poisson,
+
+    /// <summary>
+    /// Every comparison redrawn with replacement from all of them, as Chatbot Arena does: cost grows with the number of
+    /// comparisons. The reference the Poisson bootstrap is tested against.
+    /// </summary>
+    RedrawComparisons,
+}
 
 /// <summary>
 /// Bradley–Terry ratings from pairwise comparisons, as Chatbot Arena reports them: ties and "both bad"
-/// count as half a win for each side; ratings are on the Elo scale (400 points = 10× the odds, the
-/// geometric mean of strengths at 1000); 95% intervals from a bootstrap over comparisons (percentiles
-/// 2.5 and 97.5); rank = 1 + the number of models whose lower bound is above this model's upper bound.
-/// Up to <see cref="ExactResamplingLimit"/> comparisons a bootstrap round draws every comparison again with replacement,
-/// as Arena does; above it, a round draws each pair-outcome count from a Poisson distribution with that count as its mean
-/// (the Poisson bootstrap: each comparison weighted Poisson(1), Hanley &amp; MacGibbon 2006), which costs the same whatever
-/// the number of comparisons and gives the same intervals at these sizes (a unit test holds the two together).
+/// count as half a win for each side; ratings are on the Elo scale (400 points = 10× the odds) with one anchor model
+/// held at <see cref="Anchor"/> (1000) in the estimate and in every bootstrap round, so a model's interval is the
+/// interval of its difference to the anchor (the anchor's own is a point). The differences to the leader, with their
+/// intervals, and the ranks do not depend on the anchor: rank = 1 + the number of models better than this one with 95%
+/// confidence (the 2.5th percentile of their bootstrap difference to it is above zero).
+/// The bootstrap (95% intervals = percentiles 2.5 and 97.5 of the rounds) is the Poisson bootstrap at every size: each
+/// comparison gets a Poisson(1) weight, so a round draws each pair-outcome count from Poisson(count) (Hanley &amp;
+/// MacGibbon 2006); it costs the same whatever the number of comparisons and gives the intervals of redrawing every
+/// comparison with replacement (unit tests hold the two together from tens of comparisons to tens of thousands).
 /// The fit is Hunter's (2004) MM algorithm, which converges to the maximum-likelihood strengths whenever
-/// the comparison graph is connected.
+/// the comparison graph is connected; a bootstrap round starts from the point estimate.
 /// </summary>
 public static class BradleyTerry
 {
     public const double Scale = 400;
     public const double Anchor = 1000;
 
-    /// <summary>Maximum-likelihood ratings (Elo scale) for the given pairs.</summary>
+    /// <summary>Maximum-likelihood ratings (Elo scale) for the given pairs, the geometric mean of strengths at <see cref="Anchor"/>.</summary>
     public static IReadOnlyDictionary<string, double> Fit(IReadOnlyList<PairOutcome> pairs, double priorGames = 0.01, int maxIterations = 10_000, double tolerance = 1e-10)
     {
         var models = pairs.SelectMany(p => new[] { p.ModelA, p.ModelB }).Distinct().Order(StringComparer.Ordinal).ToArray();
         var index = models.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
-        var n = models.Length;
-        var wins = new double[n, n]; // wins[i, j]: (half) wins of i over j
-        foreach (var p in pairs)
+        var wins = WinMatrix(models.Length, pairs.Select(p => index[p.ModelA]).ToArray(), pairs.Select(p => index[p.ModelB]).ToArray(),
+            pairs.Select(p => (p.AWins, p.BWins, p.Ties, p.BothBad)).ToArray());
+        var logStrengths = LogStrengths(wins, null, priorGames, maxIterations, tolerance);
+        return models.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => Anchor + Scale * logStrengths[x.i] / Math.Log(10));
+    }
+
+    /// <summary>
+    /// Ratings anchored on <paramref name="anchor"/> (default: <see cref="DefaultAnchor"/>), bootstrap intervals, ranks and
+    /// differences to the leader. An anchor that is not among the pairs' models is an error (ArgumentException).
+    /// </summary>
+    public static RatedBoard Leaderboard(IReadOnlyList<PairOutcome> pairs, int rounds = 200, int seed = 1, string? anchor = null,
+        BootstrapMethod method = BootstrapMethod.Poisson)
+    {
+        if (pairs.Count == 0)
         {
-            var (a, b) = (index[p.ModelA], index[p.ModelB]);
-            var half = (p.Ties + p.BothBad) / 2.0;
-            wins[a, b] += p.AWins + half;
-            wins[b, a] += p.BWins + half;
+            return RatedBoard.Empty;
         }
 
-        var strength = Enumerable.Repeat(1.0, n).ToArray();
+        var models = pairs.SelectMany(p => new[] { p.ModelA, p.ModelB }).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var index = models.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => x.i);
+        anchor ??= DefaultAnchor(pairs);
+        if (!index.TryGetValue(anchor, out var anchorIndex))
+        {
+            throw new ArgumentException($"The anchor '{anchor}' has no comparisons among these pairs.", nameof(anchor));
+        }
+
+        var n = models.Length;
+        var (left, right) = (pairs.Select(p => index[p.ModelA]).ToArray(), pairs.Select(p => index[p.ModelB]).ToArray());
+        var point = LogStrengths(WinMatrix(n, left, right, pairs.Select(p => (p.AWins, p.BWins, p.Ties, p.BothBad)).ToArray()), null);
+        var rating = point.Select(x => Anchor + Scale * (x - point[anchorIndex]) / Math.Log(10)).ToArray();
+
+        // Every round's ratings relative to the anchor; differences between models are anchor-free.
+        var samples = new double[n][];
+        for (var i = 0; i < n; i++)
+        {
+            samples[i] = new double[rounds];
+        }
+
+        var random = new Random(seed);
+        var redraw = method == BootstrapMethod.RedrawComparisons ? new ComparisonRedraw(pairs) : null;
+        for (var round = 0; round < rounds; round++)
+        {
+            var counts = redraw?.Draw(random) ?? pairs.Select(p => PoissonDraw(p, random)).ToArray();
+            var fit = LogStrengths(WinMatrix(n, left, right, counts), point);
+            for (var i = 0; i < n; i++)
+            {
+                samples[i][round] = Anchor + Scale * (fit[i] - fit[anchorIndex]) / Math.Log(10);
+            }
+        }
+
+        var leader = Enumerable.Range(0, n).OrderByDescending(i => rating[i]).ThenBy(i => models[i], StringComparer.Ordinal).First();
+        var bounds = samples.Select(Percentiles).ToArray();
+        var toLeader = Enumerable.Range(0, n)
+            .Select(i => Percentiles(Enumerable.Range(0, rounds).Select(r => samples[i][r] - samples[leader][r]).ToArray())).ToArray();
+        var better = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                // j is better than i with 95% confidence when the 2.5th percentile of (j − i) is above zero.
+                if (i != j && Percentiles(Enumerable.Range(0, rounds).Select(r => samples[j][r] - samples[i][r]).ToArray()).Lower > 0)
+                {
+                    better[i]++;
+                }
+            }
+        }
+
+        var comparisons = models.ToDictionary(m => m, m => pairs.Where(p => p.ModelA == m || p.ModelB == m).Sum(p => p.Total));
+        var rated = Enumerable.Range(0, n)
+            .Select(i => new RatedModel(models[i], rating[i], bounds[i].Lower, bounds[i].Upper, 1 + better[i], comparisons[models[i]],
+                i == leader ? new RatingDifference(0, 0, 0) : new RatingDifference(rating[i] - rating[leader], toLeader[i].Lower, toLeader[i].Upper)))
+            .OrderBy(r => r.Rank).ThenByDescending(r => r.Rating).ThenBy(r => r.Model, StringComparer.Ordinal)
+            .ToList();
+        return new RatedBoard(anchor, models[leader], rated);
+    }
+
+    /// <summary>The default anchor: the model with the most comparisons in the pairs (the alphabetically first among equals).</summary>
+    public static string DefaultAnchor(IReadOnlyList<PairOutcome> pairs) =>
+        pairs.SelectMany(p => new[] { (Model: p.ModelA, p.Total), (Model: p.ModelB, p.Total) })
+            .GroupBy(x => x.Model)
+            .Select(g => (Model: g.Key, Comparisons: g.Sum(x => x.Total)))
+            .OrderByDescending(x => x.Comparisons).ThenBy(x => x.Model, StringComparer.Ordinal)
+            .First().Model;
+
+    /// <summary>Percentiles 2.5 and 97.5 (sorts a copy: the rounds stay in order for the differences).</summary>
+    private static (double Lower, double Upper) Percentiles(double[] rounds)
+    {
+        var values = (double[])rounds.Clone();
+        Array.Sort(values);
+        return (SortedArrayStatistics.Quantile(values, 0.025), SortedArrayStatistics.Quantile(values, 0.975));
+    }
+
+    /// <summary>wins[i, j]: (half) wins of i over j; ties and both-bad count half for each side.</summary>
+    private static double[,] WinMatrix(int n, int[] left, int[] right, (long A, long B, long Ties, long BothBad)[] counts)
+    {
+        var wins = new double[n, n];
+        for (var k = 0; k < counts.Length; k++)
+        {
+            var half = (counts[k].Ties + counts[k].BothBad) / 2.0;
+            wins[left[k], right[k]] += counts[k].A + half;
+            wins[right[k], left[k]] += counts[k].B + half;
+        }
+
+        return wins;
+    }
+
+    /// <summary>
+    /// Natural-log strengths by Hunter's MM iteration (geometric mean 1), from <paramref name="start"/> when given. A weak
+    /// prior (priorGames tied games against a reference of strength 1) keeps strengths finite when a model won or lost
+    /// everything; with real data its pull is negligible.
+    /// </summary>
+    private static double[] LogStrengths(double[,] wins, double[]? start, double priorGames = 0.01, int maxIterations = 10_000, double tolerance = 1e-10)
+    {
+        var n = wins.GetLength(0);
+        var strength = start?.Select(x => Math.Exp(x)).ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
+        var next = new double[n];
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
-            var next = new double[n];
             for (var i = 0; i < n; i++)
             {
                 double won = 0, denominator = 0;
@@ -66,104 +197,64 @@ public static class BradleyTerry
                     }
                 }
 
-                // A weak prior (priorGames tied games against a reference of strength 1) keeps strengths finite
-                // when a model won or lost everything; with real data its pull is negligible.
                 next[i] = (won + priorGames / 2) / (denominator + priorGames / (strength[i] + 1));
             }
 
-            var geometricMean = Math.Exp(next.Average(Math.Log));
+            var logMean = next.Average(x => Math.Log(x));
             var change = 0.0;
             for (var i = 0; i < n; i++)
             {
-                next[i] /= geometricMean;
-                change = Math.Max(change, Math.Abs(Math.Log(next[i]) - Math.Log(strength[i])));
+                var value = next[i] / Math.Exp(logMean);
+                change = Math.Max(change, Math.Abs(Math.Log(value) - Math.Log(strength[i])));
+                strength[i] = value;
             }
 
-            strength = next;
             if (change < tolerance)
             {
                 break;
             }
         }
 
-        return models.Select((m, i) => (m, i)).ToDictionary(x => x.m, x => Anchor + Scale * Math.Log10(strength[x.i]));
-    }
-
-    /// <summary>
-    /// Comparisons (all pairs together) up to which the bootstrap redraws every comparison: 20,000 comparisons × 200 rounds
-    /// take ~0.1 s; 190,000 (30 days of the simulator at 10M events) took 1.4 s, and the cost grows with the window.
-    /// </summary>
-    public const long ExactResamplingLimit = 20_000;
-
-    /// <summary>Ratings with bootstrap intervals (resampling comparisons with replacement) and Arena ranks.</summary>
-    public static IReadOnlyList<RatedModel> Leaderboard(IReadOnlyList<PairOutcome> pairs, int rounds = 200, int seed = 1,
-        long exactResamplingLimit = ExactResamplingLimit)
-    {
-        if (pairs.Count == 0)
-        {
-            return [];
-        }
-
-        var point = Fit(pairs);
-        var random = new Random(seed);
-        Func<PairOutcome, PairOutcome> resample = pairs.Sum(p => p.Total) <= exactResamplingLimit
-            ? p => Resample(p, random)
-            : p => PoissonResample(p, random);
-        var samples = point.Keys.ToDictionary(m => m, _ => new List<double>(rounds));
-        for (var round = 0; round < rounds; round++)
-        {
-            foreach (var (model, rating) in Fit(pairs.Select(resample).ToList()))
-            {
-                samples[model].Add(rating);
-            }
-        }
-
-        var intervals = point.Keys.ToDictionary(m => m, m => (
-            Lower: Statistics.Quantile(samples[m], 0.025),
-            Upper: Statistics.Quantile(samples[m], 0.975)));
-        var comparisons = point.Keys.ToDictionary(m => m, m => pairs.Where(p => p.ModelA == m || p.ModelB == m).Sum(p => p.Total));
-
-        return point
-            .Select(x => new RatedModel(x.Key, x.Value, intervals[x.Key].Lower, intervals[x.Key].Upper,
-                1 + intervals.Count(other => other.Key != x.Key && other.Value.Lower > intervals[x.Key].Upper),
-                comparisons[x.Key]))
-            .OrderBy(r => r.Rank).ThenByDescending(r => r.Rating)
-            .ToList();
+        return strength.Select(x => Math.Log(x)).ToArray();
     }
 
     /// <summary>The Poisson bootstrap of a pair: each outcome count drawn from Poisson(count) (MathNet's sampler: constant time).</summary>
-    private static PairOutcome PoissonResample(PairOutcome pair, Random random)
+    private static (long, long, long, long) PoissonDraw(PairOutcome pair, Random random)
     {
         long Draw(long count) => count == 0 ? 0 : Poisson.Sample(random, count);
-        return pair with { AWins = Draw(pair.AWins), BWins = Draw(pair.BWins), Ties = Draw(pair.Ties), BothBad = Draw(pair.BothBad) };
+        return (Draw(pair.AWins), Draw(pair.BWins), Draw(pair.Ties), Draw(pair.BothBad));
     }
 
-    /// <summary>Draws the pair's comparisons again with replacement (a multinomial over its four outcomes).</summary>
-    private static PairOutcome Resample(PairOutcome pair, Random random)
+    /// <summary>Redraws all comparisons with replacement: as many draws as comparisons, each a (pair, outcome) cell by its count.</summary>
+    private sealed class ComparisonRedraw(IReadOnlyList<PairOutcome> pairs)
     {
-        var total = pair.Total;
-        long a = 0, b = 0, t = 0, bb = 0;
-        for (long k = 0; k < total; k++)
-        {
-            var x = random.NextInt64(total);
-            if (x < pair.AWins)
+        private readonly long[] _cumulative = pairs
+            .SelectMany(p => new[] { p.AWins, p.BWins, p.Ties, p.BothBad })
+            .Aggregate(new List<long>(), (sums, count) =>
             {
-                a++;
-            }
-            else if (x < pair.AWins + pair.BWins)
-            {
-                b++;
-            }
-            else if (x < pair.AWins + pair.BWins + pair.Ties)
-            {
-                t++;
-            }
-            else
-            {
-                bb++;
-            }
-        }
+                sums.Add((sums.Count == 0 ? 0 : sums[^1]) + count);
+                return sums;
+            }).ToArray();
 
-        return pair with { AWins = a, BWins = b, Ties = t, BothBad = bb };
+        public (long, long, long, long)[] Draw(Random random)
+        {
+            var total = _cumulative.Length == 0 ? 0 : _cumulative[^1];
+            var cells = new long[_cumulative.Length];
+            for (long k = 0; k < total; k++)
+            {
+                var x = random.NextInt64(total);
+                var cell = Array.BinarySearch(_cumulative, x);
+                // The first cell whose cumulative count is above x.
+                cell = cell >= 0 ? cell + 1 : ~cell;
+                while (_cumulative[cell] <= x)
+                {
+                    cell++;
+                }
+
+                cells[cell]++;
+            }
+
+            return Enumerable.Range(0, pairs.Count).Select(p => (cells[4 * p], cells[4 * p + 1], cells[4 * p + 2], cells[4 * p + 3])).ToArray();
+        }
     }
 }

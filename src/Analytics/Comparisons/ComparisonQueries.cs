@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Analytics.Satisfaction;
 using Npgsql;
 
@@ -39,4 +40,47 @@ public sealed record HeadToHead(string ModelA, string ModelB, long AWins, long B
         Proportion.Of((long)Math.Round(p.AWins + (p.Ties + p.BothBad) / 2.0), p.Total));
 }
 
-public sealed record Leaderboard(string Capability, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<RatedModel> Models);
+/// <summary>
+/// The leaderboard answer: the envelope of every aggregate answer (<see cref="WindowedAnswer{T}"/>: effective window,
+/// bucket, requested window, asOf, position, lag), then the capability ("*" = all), the anchor (rated 1000 exactly), the
+/// leader (highest rating), the bootstrap rounds, the comparisons in the window, and the rated models, best rank first.
+/// </summary>
+public sealed record LeaderboardAnswer(
+    DateTimeOffset From, DateTimeOffset To, string Bucket, DateTimeOffset RequestedFrom, DateTimeOffset RequestedTo,
+    DateTimeOffset? AsOf, long Position, ViewLag? Lag,
+    string Capability, string? Anchor, string? Leader, int Bootstrap, long Comparisons, IReadOnlyList<RatedModel> Items);
+
+/// <summary>
+/// Leaderboards computed once per (effective window, capability, anchor, rounds, projection position): the pair counters
+/// cannot change while the position stays, so a repeated question is answered from memory. Concurrent misses of one key
+/// share one computation. Bounded: past <see cref="Capacity"/> entries the cache starts again empty.
+/// </summary>
+public sealed class LeaderboardCache
+{
+    public const int Capacity = 256;
+
+    private readonly ConcurrentDictionary<Key, Lazy<Task<(IReadOnlyList<PairOutcome> Pairs, RatedBoard? Board)>>> _entries = new();
+
+    public readonly record struct Key(DateTimeOffset From, DateTimeOffset To, string Capability, string? Anchor, int Rounds, long Position);
+
+    /// <summary>The pairs of the key's window and their board (null when the anchor is not among them).</summary>
+    public async Task<(IReadOnlyList<PairOutcome> Pairs, RatedBoard? Board)> GetAsync(Key key,
+        Func<Task<(IReadOnlyList<PairOutcome>, RatedBoard?)>> compute)
+    {
+        if (_entries.Count >= Capacity)
+        {
+            _entries.Clear();
+        }
+
+        var entry = _entries.GetOrAdd(key, _ => new Lazy<Task<(IReadOnlyList<PairOutcome>, RatedBoard?)>>(compute));
+        try
+        {
+            return await entry.Value;
+        }
+        catch
+        {
+            _entries.TryRemove(new KeyValuePair<Key, Lazy<Task<(IReadOnlyList<PairOutcome>, RatedBoard?)>>>(key, entry));
+            throw;
+        }
+    }
+}

@@ -1,3 +1,4 @@
+using Analytics.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -7,6 +8,7 @@ namespace Analytics.Satisfaction;
 
 public static class SatisfactionEndpoints
 {
+    private const int DefaultDays = 7;
     private static readonly TimeSpan MaxHourlyRange = TimeSpan.FromDays(31);
     private static readonly TimeSpan MaxRange = TimeSpan.FromDays(400);
 
@@ -14,90 +16,86 @@ public static class SatisfactionEndpoints
     {
         var group = app.MapGroup("/api").WithTags("Satisfaction").RequireAuthorization(Access.ApiKeyAuthentication.Roles.Viewer);
         group.MapGet("/models", async (SatisfactionQueries queries, CancellationToken ct) => TypedResults.Ok(await queries.ModelsAsync(ct)))
-            .WithSummary("Models and versions seen, with response counts.");
+            .WithSummary("Models and versions seen, with response counts (all time; a plain list).");
         group.MapGet("/satisfaction/matrix", Matrix)
-            .WithSummary("Model × version × capability cells for a window (default: the last 7 days), with Wilson 95% intervals and sample sizes. Capability \"*\" is the model version over all capabilities.");
+            .WithSummary("Model × version × capability cells for a window (default: the last 7 days), with Wilson 95% intervals and sample sizes.")
+            .WithDescription("Capability \"*\" is the model version over all capabilities (a response with two capabilities counts once). "
+                + "Bucket: hour. " + AnswerWindow.Rule);
         group.MapGet("/satisfaction/over-time", OverTime)
-            .WithSummary("Satisfaction and rating rate of one model per hour or day, optionally for one version, capability and slice.");
+            .WithSummary("Satisfaction and rating rate of one model per hour or day, optionally for one version, capability and slice.")
+            .WithDescription("Default window: the last 7 days. Items: one per bucket that has responses. " + AnswerWindow.Rule);
         group.MapGet("/satisfaction/reasons", Reasons)
-            .WithSummary("Thumbs-down reasons of one model (version, capability) in a window, most frequent first.");
+            .WithSummary("Thumbs-down reasons of one model (version, capability) in a window, most frequent first.")
+            .WithDescription("Default window: the last 7 days. Bucket: hour (a response counts in the hour it was given). " + AnswerWindow.Rule);
         return app;
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<SatisfactionCell>>, ProblemHttpResult>> Matrix(
+    private static async Task<Results<Ok<WindowedAnswer<SatisfactionCell>>, ProblemHttpResult>> Matrix(
         SatisfactionQueries queries, CancellationToken ct, DateTimeOffset? from = null, DateTimeOffset? to = null, string? model = null,
         string? surface = null, bool? customInstructions = null, string? experimentArm = null)
     {
-        var (start, end, problem) = Window(from, to, "day");
+        var (window, problem) = AnswerWindow.Resolve(from, to, AnswerWindow.Hour, DefaultDays, MaxRange);
         problem ??= model is not null && !await queries.ModelExistsAsync(model, ct) ? UnknownModel(model) : null;
-        return problem is not null
-            ? problem
-            : TypedResults.Ok(await queries.MatrixAsync(start, end, model, new SliceFilter(surface, customInstructions, experimentArm), ct));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var position = await queries.PositionAsync(ct);
+        var cells = await queries.MatrixAsync(window.From, window.To, model, new SliceFilter(surface, customInstructions, experimentArm), ct);
+        return TypedResults.Ok(WindowedAnswer<SatisfactionCell>.Of(window, position, cells));
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<SatisfactionPoint>>, ProblemHttpResult>> OverTime(
+    private static async Task<Results<Ok<WindowedAnswer<SatisfactionPoint>>, ProblemHttpResult>> OverTime(
         SatisfactionQueries queries, CancellationToken ct, string? model = null, string? version = null, string? capability = null,
-        DateTimeOffset? from = null, DateTimeOffset? to = null, string bucket = "hour",
+        DateTimeOffset? from = null, DateTimeOffset? to = null, string bucket = AnswerWindow.Hour,
         string? surface = null, bool? customInstructions = null, string? experimentArm = null)
     {
         if (string.IsNullOrWhiteSpace(model))
         {
-            return BadRequest("model is required", "Give ?model=<model id>; GET /api/models lists them.");
+            return ParameterProblems.Invalid("model is required", "model", model, ModelForm);
         }
 
-        if (bucket is not ("hour" or "day"))
+        if (bucket is not (AnswerWindow.Hour or AnswerWindow.Day))
         {
-            return BadRequest("Unknown bucket", $"bucket must be hour or day, not '{bucket}'.");
+            return ParameterProblems.Invalid("Unknown bucket", "bucket", bucket, "hour or day");
         }
 
-        var (start, end, problem) = Window(from, to, bucket);
+        var (window, problem) = AnswerWindow.Resolve(from, to, bucket, DefaultDays, MaxRange, MaxHourlyRange);
         problem ??= !await queries.ModelExistsAsync(model, ct) ? UnknownModel(model) : null;
-        return problem is not null
-            ? problem
-            : TypedResults.Ok(await queries.OverTimeAsync(model, version, capability, start, end, bucket,
-                new SliceFilter(surface, customInstructions, experimentArm), ct));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var position = await queries.PositionAsync(ct);
+        var points = await queries.OverTimeAsync(model, version, capability, window.From, window.To, bucket,
+            new SliceFilter(surface, customInstructions, experimentArm), ct);
+        return TypedResults.Ok(WindowedAnswer<SatisfactionPoint>.Of(window, position, points));
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<ReasonCount>>, ProblemHttpResult>> Reasons(
+    private static async Task<Results<Ok<WindowedAnswer<ReasonCount>>, ProblemHttpResult>> Reasons(
         SatisfactionQueries queries, CancellationToken ct, string? model = null, string? version = null, string? capability = null,
         DateTimeOffset? from = null, DateTimeOffset? to = null)
     {
         if (string.IsNullOrWhiteSpace(model))
         {
-            return BadRequest("model is required", "Give ?model=<model id>; GET /api/models lists them.");
+            return ParameterProblems.Invalid("model is required", "model", model, ModelForm);
         }
 
-        var (start, end, problem) = Window(from, to, "day");
+        var (window, problem) = AnswerWindow.Resolve(from, to, AnswerWindow.Hour, DefaultDays, MaxRange);
         problem ??= !await queries.ModelExistsAsync(model, ct) ? UnknownModel(model) : null;
-        return problem is not null ? problem : TypedResults.Ok(await queries.ReasonsAsync(model, version, capability, start, end, ct));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var position = await queries.PositionAsync(ct);
+        var reasons = await queries.ReasonsAsync(model, version, capability, window.From, window.To, ct);
+        return TypedResults.Ok(WindowedAnswer<ReasonCount>.Of(window, position, reasons));
     }
 
-    private static (DateTimeOffset From, DateTimeOffset To, ProblemHttpResult? Problem) Window(DateTimeOffset? from, DateTimeOffset? to, string bucket)
-    {
-        var end = to ?? DateTimeOffset.UtcNow;
-        var start = from ?? end.AddDays(-7);
-        if (start >= end)
-        {
-            return (start, end, BadRequest("from must be before to", $"from {start:O} is not before to {end:O}."));
-        }
+    private const string ModelForm = "a model id with recorded responses (GET /api/models lists them)";
 
-        if (end - start > MaxRange)
-        {
-            return (start, end, BadRequest("Range too long", $"The window may span at most {MaxRange.TotalDays:0} days."));
-        }
-
-        if (bucket == "hour" && end - start > MaxHourlyRange)
-        {
-            return (start, end, BadRequest("Bucket too fine for the range",
-                $"Hourly buckets cover at most {MaxHourlyRange.TotalDays:0} days; use bucket=day or a shorter window."));
-        }
-
-        return (start, end, null);
-    }
-
-    private static ProblemHttpResult UnknownModel(string model) =>
-        BadRequest("Unknown model", $"No responses are recorded for model '{model}'; GET /api/models lists the known ones.");
-
-    private static ProblemHttpResult BadRequest(string title, string detail) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+    private static ProblemHttpResult UnknownModel(string model) => ParameterProblems.Invalid("Unknown model", "model", model, ModelForm);
 }

@@ -50,6 +50,35 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>The projection whose position every aggregate answer reports (Marten's progression rows are named after it).</summary>
+    public const string ProjectionName = nameof(SatisfactionProjection);
+
+    /// <summary>
+    /// Where the satisfaction views stand (<see cref="ViewPosition"/>): the lowest position of the projection's shards in
+    /// mt_event_progression, the store time of that event, and the events stored after it. Three index lookups.
+    /// </summary>
+    public async Task<ViewPosition> PositionAsync(CancellationToken cancellationToken)
+    {
+        var schema = Conversations.EventStoreRegistration.SchemaName;
+        await using var command = dataSource.CreateCommand($"""
+            with progress as (
+                select coalesce(min(last_seq_id), 0) as seq from {schema}.mt_event_progression where split_part(name, ':', 1) = $1)
+            select p.seq,
+                (select e.timestamp from {schema}.mt_events e where e.seq_id = p.seq),
+                greatest(coalesce((select max(e.seq_id) from {schema}.mt_events e), 0) - p.seq, 0),
+                extract(epoch from now() - (select e.timestamp from {schema}.mt_events e where e.seq_id > p.seq order by e.seq_id limit 1))::float8
+            from progress p
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = ProjectionName });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var position = reader.GetInt64(0);
+        DateTimeOffset? asOf = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1);
+        var behind = reader.GetInt64(2);
+        var seconds = reader.IsDBNull(3) ? 0 : Math.Max(0, reader.GetDouble(3));
+        return new ViewPosition(position, asOf, behind > 0 ? new ViewLag(behind, Math.Round(seconds, 3)) : null);
+    }
+
     /// <summary>
     /// The unsliced matrix: whole UTC days of the window from the daily counters, the hours of its partial first
     /// and last day from the hourly ones. Parameters: $1 from, $2 to, $3 model (or null), $4 first whole day,
