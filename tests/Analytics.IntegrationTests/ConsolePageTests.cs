@@ -25,7 +25,7 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
     public const string From = "2026-10-25T00:00:00.000Z";
     public const string To = "2026-11-24T00:00:00.000Z";
     public const string ClusterModel = "console-model";
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(240);
 
     public TestPlatform Platform { get; private set; } = null!;
 
@@ -59,7 +59,9 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
             Seed = 7,
             Start = Start,
             VersionsShareRates = true,
-            RatingProbability = 0.9,
+            RatingProbability = 1,
+            RatingWithdrawProbability = 0,
+            RatingFlipProbability = 0,
             InjectRegression = new RegressionInjection("atlas", "browsing", 0.5) { ModelVersion = "2026-11" },
         }).Generate().Take(12_000).ToList();
         await TriageFeedback.PublishAsync(Platform, traffic);
@@ -69,7 +71,8 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
                 && await TriageFeedback.ClusteredCountAsync(Platform, ClusterModel) >= 12
                 && await Platform.ScalarAsync<long>("select count(*) from analytics.alerts where state = 'active'") > 0,
             Timeout, async () => $"stored {await Platform.StoredEventCountAsync()} of {expected}, caught up {await Platform.ProjectionCaughtUpAsync()}, "
-                + $"clustered {await TriageFeedback.ClusteredCountAsync(Platform, ClusterModel)}\n{Worker.Output}");
+                + $"clustered {await TriageFeedback.ClusteredCountAsync(Platform, ClusterModel)}, alerts by state: "
+                + $"{await Platform.ScalarAsync<string>("select coalesce(string_agg(model_id || '@' || model_version || ' ' || capability || ' ' || state, '; '), 'none') from analytics.alerts")}\n{Worker.Output}");
 
         var port = FreePort();
         BaseUrl = $"http://127.0.0.1:{port}";
@@ -176,6 +179,9 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
 
     private async Task<JsonElement> GetAsync(string url) => await fixture.Viewer.GetFromJsonAsync<JsonElement>(url, Json);
 
+    /// <summary>The rows of an aggregate answer: its envelope's items (docs/api.md).</summary>
+    private async Task<JsonElement> ItemsAsync(string url) => (await GetAsync(url)).GetProperty("items");
+
     private static void NoProblems(Session session) => Assert.True(session.Problems.Count == 0, string.Join("\n", session.Problems));
 
     private static double Percent(string text) =>
@@ -197,7 +203,7 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
     public async Task The_overview_shows_the_matrix_of_the_API_and_marks_the_regressed_cell_below_its_predecessor()
     {
         await using var session = await SignInAsync("local-dev-viewer-key", $"/overview?{Window}");
-        var matrix = await GetAsync($"/api/satisfaction/matrix?{Window}");
+        var matrix = await ItemsAsync($"/api/satisfaction/matrix?{Window}");
         Assert.True(matrix.GetArrayLength() > 10, "too little seeded traffic");
         foreach (var cell in matrix.EnumerateArray())
         {
@@ -255,13 +261,13 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
         await using var session = await SignInAsync("local-dev-viewer-key", $"/model?model=atlas&version=2026-11&compare=2026-10&capability=browsing&bucket=hour&{Window}");
         foreach (var version in new[] { "2026-11", "2026-10" })
         {
-            var points = await GetAsync($"/api/satisfaction/over-time?model=atlas&version={version}&capability=browsing&bucket=hour&{Window}");
+            var points = await ItemsAsync($"/api/satisfaction/over-time?model=atlas&version={version}&capability=browsing&bucket=hour&{Window}");
             var rated = points.EnumerateArray().Sum(p => p.GetProperty("rated").GetInt64());
             var responses = points.EnumerateArray().Sum(p => p.GetProperty("responses").GetInt64());
             await Expect(session.Page.Locator("#series-totals")).ToContainTextAsync(
                 $"atlas@{version}: {rated.ToString("N0", CultureInfo.InvariantCulture)} ratings of {responses.ToString("N0", CultureInfo.InvariantCulture)} responses");
 
-            var reasons = await GetAsync($"/api/satisfaction/reasons?model=atlas&version={version}&capability=browsing&{Window}");
+            var reasons = await ItemsAsync($"/api/satisfaction/reasons?model=atlas&version={version}&capability=browsing&{Window}");
             var column = session.Page.Locator($"section[aria-label=\"atlas@{version}\"]");
             foreach (var reason in reasons.EnumerateArray().Take(10))
             {
@@ -280,15 +286,15 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
     {
         await using var session = await SignInAsync("local-dev-viewer-key", $"/comparisons?{Window}");
         var board = await GetAsync($"/api/comparisons/leaderboard?{Window}");
-        Assert.True(board.GetProperty("models").GetArrayLength() >= 2);
-        foreach (var model in board.GetProperty("models").EnumerateArray())
+        Assert.True(board.GetProperty("items").GetArrayLength() >= 2);
+        foreach (var model in board.GetProperty("items").EnumerateArray())
         {
             var row = session.Page.Locator($"#leaderboard tr[data-model=\"{model.GetProperty("model").GetString()}\"]");
             await Expect(row.Locator("td.rank")).ToHaveTextAsync(model.GetProperty("rank").GetInt32().ToString(CultureInfo.InvariantCulture));
             Assert.Equal(model.GetProperty("comparisons").GetInt64(), Count(await row.Locator("td.comparisons").InnerTextAsync()));
         }
 
-        var pairs = await GetAsync($"/api/comparisons/head-to-head?{Window}");
+        var pairs = await ItemsAsync($"/api/comparisons/head-to-head?{Window}");
         foreach (var pair in pairs.EnumerateArray())
         {
             var cell = session.Page.Locator($"#head-to-head td[data-row=\"{pair.GetProperty("modelA").GetString()}\"][data-col=\"{pair.GetProperty("modelB").GetString()}\"]");
@@ -334,6 +340,17 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
         await Expect(triager.Page.Locator("#alert-acknowledged")).ToContainTextAsync("api-key:triager");
         var after = await GetAsync($"/api/alerts/{id}");
         Assert.Equal("api-key:triager", after.GetProperty("alert").GetProperty("acknowledgedBy").GetString());
+
+        // The alert's conversations: thumbs-down of its cell.
+        await triager.ClickAndWaitAsync(triager.Page.Locator("#alert-conversations"));
+        var rows = triager.Page.Locator("#conversations tbody tr");
+        Assert.True(await rows.CountAsync() > 0);
+        for (var i = 0; i < await rows.CountAsync(); i++)
+        {
+            await Expect(rows.Nth(i).Locator("td").Nth(1)).ToHaveTextAsync("atlas@2026-11");
+            await Expect(rows.Nth(i).Locator("td.rating")).ToHaveTextAsync("down");
+        }
+
         NoProblems(triager);
     }
 
@@ -459,7 +476,7 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
         }
         while (cursor is not null);
 
-        var matrix = await GetAsync($"/api/satisfaction/matrix?model=atlas&{Window}");
+        var matrix = await ItemsAsync($"/api/satisfaction/matrix?model=atlas&{Window}");
         var cell = matrix.EnumerateArray().Single(c => c.GetProperty("version").GetString() == "2026-11" && c.GetProperty("capability").GetString() == "browsing");
         Assert.Equal(cell.GetProperty("down").GetInt64(), all.Count);
         Assert.Equal(all.Count, all.Distinct().Count());

@@ -1,6 +1,6 @@
 // What pages share: the context (who is signed in, navigation), the time window, filter forms.
-import { h, link, type Child } from './dom';
-import type { Me } from './api';
+import { h, link, time, type Child } from './dom';
+import type { Envelope, Me } from './api';
 
 export interface Context {
   me: Me;
@@ -104,3 +104,11 @@ export function versionsByModel(models: { modelId: string; version: string; firs
 }
 
 export const capabilityName = (c: string): string => c === '*' ? 'all capabilities' : c;
+
+/** What an answer covers (docs/api.md): the effective window (whole UTC buckets), how fresh the views are. */
+export function coverage(envelope: Envelope): Child {
+  if (!envelope.from || !envelope.to) return null;
+  const lag = envelope.lag ? `${envelope.lag.events.toLocaleString('en-US')} events (${envelope.lag.seconds.toFixed(0)} s) not counted yet` : 'every stored event counted';
+  return h('p', { class: 'sub coverage' }, 'Counted: ', time(envelope.from), ' – ', time(envelope.to), ` (whole UTC ${envelope.bucket ?? 'hour'}s) · `,
+    envelope.asOf ? ['views as of ', time(envelope.asOf), ' · '] : null, lag);
+}

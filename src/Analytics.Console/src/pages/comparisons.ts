@@ -3,7 +3,7 @@
 import { api, type HeadToHead } from '../api';
 import { whisker } from '../charts';
 import { h, int, link, num, pct, section, empty, sr } from '../dom';
-import { filterForm, heading, windowField, windowOf, type Context } from '../shared';
+import { coverage, filterForm, heading, windowField, windowOf, type Context } from '../shared';
 
 export async function comparisons(root: HTMLElement, params: URLSearchParams, ctx: Context): Promise<void> {
   const win = windowOf(params, '30d');
@@ -20,18 +20,21 @@ export async function comparisons(root: HTMLElement, params: URLSearchParams, ct
   const leaderboard = api.leaderboard(query);
   await Promise.all([
     section(board, 'the leaderboard', async () => {
-      const { models } = await leaderboard;
+      const { models, anchor, envelope } = await leaderboard;
       if (models.length === 0) return empty('No comparisons in this window.');
       const min = Math.min(...models.map(m => m.lower)), max = Math.max(...models.map(m => m.upper));
-      return h('table', { id: 'leaderboard' },
-        h('thead', null, h('tr', null, ['Rank', 'Model', 'Rating', '95% interval', '', 'Comparisons'].map(t => h('th', { scope: 'col' }, t)))),
+      const toLeader = (m: typeof models[number]) => m.toLeader ? `${num(m.toLeader.difference, 0)} (${num(m.toLeader.lower, 0)} to ${num(m.toLeader.upper, 0)})` : '–';
+      return [coverage(envelope), anchor ? h('p', { class: 'sub' }, `Ratings on the Elo scale with ${anchor} held at 1000; intervals are differences to it. "To the leader" does not depend on that choice; ranks count the models better with 95% confidence.`) : null,
+        h('table', { id: 'leaderboard' },
+        h('thead', null, h('tr', null, ['Rank', 'Model', 'Rating', '95% interval', '', 'To the leader (95%)', 'Comparisons'].map(t => h('th', { scope: 'col' }, t)))),
         h('tbody', null, models.map(m => h('tr', { 'data-model': m.model },
           h('td', { class: 'num rank' }, String(m.rank)),
           h('th', { scope: 'row' }, m.model),
           h('td', { class: 'num rating' }, num(m.rating, 0)),
           h('td', { class: 'num' }, `${num(m.lower, 0)}–${num(m.upper, 0)}`),
           h('td', null, whisker(m.rating, m.lower, m.upper, min, max, `${m.model}: ${num(m.rating, 0)}, 95% ${num(m.lower, 0)} to ${num(m.upper, 0)}`)),
-          h('td', { class: 'num comparisons' }, int(m.comparisons))))));
+          h('td', { class: 'num' }, toLeader(m)),
+          h('td', { class: 'num comparisons' }, int(m.comparisons))))))];
     }),
     section(matrix, 'the head-to-head matrix', async () => {
       const [pairs, { models }] = await Promise.all([api.headToHead(query), leaderboard]);

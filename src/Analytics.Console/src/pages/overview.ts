@@ -3,7 +3,7 @@
 // predecessor.
 import { api, type Cell } from '../api';
 import { h, int, link, pct, section, empty, sr } from '../dom';
-import { filterForm, heading, sliceFields, versionsByModel, windowField, windowOf, windowParams, capabilityName, type Context } from '../shared';
+import { coverage, filterForm, heading, sliceFields, versionsByModel, windowField, windowOf, windowParams, capabilityName, type Context } from '../shared';
 
 export const key = (model: string, version: string, capability: string) => `${model}\u0000${version}\u0000${capability}`;
 
@@ -24,12 +24,13 @@ export async function overview(root: HTMLElement, params: URLSearchParams, ctx: 
     h('h2', { id: 'families-title' }, 'Latest version against its predecessor'), families,
     h('h2', { id: 'heat-title' }, 'Model version × capability'), heat);
 
-  const data = Promise.all([api.models(), api.matrix({ from: win.from, to: win.to, ...slices })]);
+  const answer = api.matrixWithEnvelope({ from: win.from, to: win.to, ...slices });
+  const data = Promise.all([api.models(), answer.then(a => a.items)]);
   const linkWindow = { ...windowParams(params), ...slices };
   await Promise.all([
     section(heat, 'the matrix', async () => {
       const [models, cells] = await data;
-      return cells.length === 0 ? empty('No responses in this window and slice.') : heatmap(models, cells, win, linkWindow);
+      return cells.length === 0 ? empty('No responses in this window and slice.') : [coverage((await answer).envelope), heatmap(models, cells, win, linkWindow)];
     }),
     section(families, 'model families', async () => {
       const [models, cells] = await data;

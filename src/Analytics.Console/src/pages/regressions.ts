@@ -22,6 +22,7 @@ export async function regressions(root: HTMLElement, params: URLSearchParams, ct
     h('div', { class: 'master-detail' }, list, detail));
 
   await section(list, 'alerts', async () => {
+    for (const m of await api.models()) lastSeen.set(`${m.modelId}@${m.version}`, Date.parse(m.lastSeen));
     const all = await api.alerts({ state: state === 'acknowledged' ? 'active' : state, limit: 200 });
     const shown = all.filter(a => state === 'all' || stateOf(a) === state);
     if (shown.length === 0) return empty(`No ${state === 'all' ? '' : state + ' '}alerts.`);
@@ -41,7 +42,20 @@ export async function regressions(root: HTMLElement, params: URLSearchParams, ct
   else replace(detail, empty('Choose an alert to see its evidence.'));
 }
 
-const downLink = (a: Alert) => link('/conversations', { model: a.modelId, version: a.modelVersion, capability: a.capability, rating: 'down', from: a.evidence.windowStart, to: a.evidence.windowEnd });
+/**
+ * The stretch of event time an alert is about. The evidence's window is in detector time (the looks between which
+ * the statistic built up), which for live traffic is also event time; for traffic replayed or stored late it is not,
+ * so the stretch ends at the cell's last response when that is earlier: the last day before that end.
+ */
+const lastSeen = new Map<string, number>();
+function around(a: Alert): { from: string; to: string } {
+  const detected = Date.parse(a.resolvedAt ?? a.evidence.windowEnd);
+  const end = Math.min(detected, (lastSeen.get(`${a.modelId}@${a.modelVersion}`) ?? detected) + 3600_000);
+  const start = Math.min(Date.parse(a.evidence.windowStart), end - 24 * 3600_000);
+  return { from: new Date(Math.floor(start / 3600_000) * 3600_000).toISOString(), to: new Date(Math.ceil(end / 3600_000) * 3600_000).toISOString() };
+}
+
+const downLink = (a: Alert) => link('/conversations', { model: a.modelId, version: a.modelVersion, capability: a.capability, rating: 'down', ...around(a) });
 
 async function showAlert(el: HTMLElement, id: string, ctx: Context): Promise<void> {
   await section(el, 'the alert', async () => {
@@ -76,14 +90,13 @@ async function alertView({ alert, history }: AlertDetail, el: HTMLElement, ctx: 
       h('dt', null, 'Window'), h('dd', null, time(e.windowStart), ' – ', time(e.windowEnd)),
       h('dt', null, 'Acknowledged'), h('dd', { id: 'alert-acknowledged' }, alert.acknowledgedAt ? [time(alert.acknowledgedAt), ` by ${alert.acknowledgedBy}`, alert.acknowledgementNote ? ` — ${alert.acknowledgementNote}` : ''] : 'no'),
       h('dt', null, 'Resolved'), h('dd', null, time(alert.resolvedAt)),
-      h('dt', null, 'Conversations'), h('dd', null, h('a', { href: downLink(alert) }, `${int(e.windowDown)} thumbs-down in the window`))),
+      h('dt', null, 'Conversations'), h('dd', null, h('a', { href: downLink(alert), id: 'alert-conversations' }, 'the cell\'s thumbs-down around the alert'))),
     ack, rate, statistic, hourly,
     h('h3', null, 'Audit trail'),
     h('ol', { id: 'alert-history' }, history.map(entry => h('li', null, time(entry.timestamp), ` ${entry.type}`, entry.data['actor'] ? ` by ${String(entry.data['actor'])}` : ''))));
-  // The cell's hourly thumbs-down rate from the window's start (minus as long again) to now or its resolution.
-  const start = Date.parse(e.windowStart), end = alert.resolvedAt ? Date.parse(alert.resolvedAt) : Date.now();
-  const from = new Date(start - Math.max(end - start, 6 * 3600_000)).toISOString();
-  const to = new Date(Math.min(Date.now(), end + 3600_000)).toISOString();
+  // The cell's hourly thumbs-down rate over the alert's stretch of event time and as long again before it.
+  const stretch = around(alert);
+  const from = new Date(2 * Date.parse(stretch.from) - Date.parse(stretch.to)).toISOString(), to = stretch.to;
   void section(hourly, 'the hourly rate', async () => {
     const hoursLong = (Date.parse(to) - Date.parse(from)) / 3600_000;
     const points = await api.overTime({ model: alert.modelId, version: alert.modelVersion, capability: alert.capability === '*' ? null : alert.capability, bucket: hoursLong > 24 * 31 ? 'day' : 'hour', from, to });
