@@ -54,6 +54,8 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
             ["Alerts:Detector:MaximumDispersion"] = "1",
         });
 
+        // The detector's first look only learns where the counters stand (RegressionDetector.Look): the regressed traffic
+        // must arrive after it. So a first part (the triage items and some traffic) is projected before the rest is sent.
         var traffic = new TrafficModel(new TrafficOptions
         {
             Seed = 7,
@@ -63,9 +65,12 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
             RatingWithdrawProbability = 0,
             RatingFlipProbability = 0,
             InjectRegression = new RegressionInjection("atlas", "browsing", 0.5) { ModelVersion = "2026-11" },
-        }).Generate().Take(12_000).ToList();
-        await TriageFeedback.PublishAsync(Platform, traffic);
+        }).Generate().Take(15_000).ToList();
         await TriageFeedback.PublishAsync(Platform, TriageFeedback.ThumbsDown(ClusterModel, [.. TriageFeedback.EmptyPlot, .. TriageFeedback.UploadFails], TriageFeedback.At));
+        await TriageFeedback.PublishAsync(Platform, traffic.Take(3_000));
+        await TestEnvironment.WaitUntilAsync(async () => await Platform.StoredEventCountAsync() >= 3_000 + (3 * 12) && await Platform.ProjectionCaughtUpAsync(),
+            Timeout, async () => $"stored {await Platform.StoredEventCountAsync()}\n{Worker.Output}");
+        await TriageFeedback.PublishAsync(Platform, traffic.Skip(3_000));
         var expected = traffic.Count + (3 * 12);
         await TestEnvironment.WaitUntilAsync(async () => await Platform.StoredEventCountAsync() >= expected && await Platform.ProjectionCaughtUpAsync()
                 && await TriageFeedback.ClusteredCountAsync(Platform, ClusterModel) >= 12
