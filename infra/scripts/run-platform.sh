@@ -59,7 +59,9 @@ start_host api Analytics.Api http://127.0.0.1:5080 ConnectionStrings__Marten="$A
 
 cat <<INFO
 
-  Platform running. Where to look (API key header: X-Api-Key: local-dev-viewer-key):
+  Platform running. Open the console: http://127.0.0.1:5080/   (API key: local-dev-viewer-key, or local-dev-triager-key to act)
+
+  More (API key header: X-Api-Key: local-dev-viewer-key):
     API (OpenAPI document)     http://127.0.0.1:5080/openapi/v1.json
     Satisfaction matrix        curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/satisfaction/matrix?from=2026-01-01T00:00:00Z'
     Leaderboard                curl -H 'X-Api-Key: local-dev-viewer-key' 'http://127.0.0.1:5080/api/comparisons/leaderboard?from=2026-01-01T00:00:00Z'

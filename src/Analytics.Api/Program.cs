@@ -1,9 +1,11 @@
 using Analytics.Access;
+using Analytics.Api;
 using Analytics.Alerting;
 using Analytics.Comparisons;
 using Analytics.Conversations;
 using Analytics.Exporting;
 using Analytics.Hosting;
+using Analytics.Pipeline;
 using Analytics.Satisfaction;
 using Analytics.Triage;
 
@@ -14,6 +16,7 @@ builder.Services.AddEventStore(builder.Configuration);
 builder.Services.AddSatisfactionQueries();
 builder.Services.AddComparisonQueries();
 builder.Services.AddTriageQueries();
+builder.Services.AddPipelineStatus(builder.Configuration);
 builder.Services.AddApiKeyAccess(builder.Configuration);
 builder.Services.AddRequestLimits(builder.Configuration); // body/query/header sizes, rate limit per client (429)
 builder.Services.AddSingleton(TimeProvider.System);
@@ -26,10 +29,11 @@ builder.Services.AddHealthChecks();
 
 var app = builder.Build();
 
+app.UseSecurityHeaders(); // CSP default-src 'self', frame-ancestors 'none', nosniff
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLimits();
-app.UseStaticFiles(); // the triage page: wwwroot/triage/ (public: its API calls carry the key the user enters)
+app.UseStaticFiles(); // the console (wwwroot/index.html, wwwroot/console/) and the triage page (wwwroot/triage/); public: their API calls carry the key the user enters
 app.UseParameterProblems();
 app.UseAuthentication();
 app.UseAuthorization(); // fallback policy: whatever is not opened below needs a key (ApiKeyAuthentication)
@@ -43,6 +47,10 @@ app.MapComparisonEndpoints();
 app.MapPreferencePairsExport();
 app.MapAlertEndpoints();
 app.MapTriageEndpoints();
+app.MapCurrentKey();
+app.MapConversationList();
+app.MapPipelineStatus();
+app.MapConsolePages(app.Environment);
 
 app.Run();
 
