@@ -66,7 +66,9 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
         var expectedStored = fuzzEvents.Where(e => e.ExpectedCodes.Count == 0).Select(e => e.EventId)
             .Concat(valid.Select(TestConversations.EventId)).ToHashSet();
         var expectedRefused = fuzzEvents.Where(e => e.ExpectedCodes.Count > 0).ToList();
-        output.WriteLine(generator.Coverage(fuzzEvents, messages.Count));
+        var coverage = generator.Coverage(fuzzEvents, messages.Count);
+        output.WriteLine(coverage);
+        Console.WriteLine($"[content fuzz] {coverage}");
 
         var worker = await _platform.StartWorkerAsync();
         await using (var channel = await _platform.OpenChannelAsync())
@@ -151,7 +153,7 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
             CheckDetail(conversation, detail, repeat);
         }
 
-        output.WriteLine($"content fuzz: {fuzzEvents.Count} generated events ({expectedStored.Count(id => fuzzEvents.Any(e => e.EventId == id))} stored, "
+        Console.WriteLine($"[content fuzz] {fuzzEvents.Count} generated events ({expectedStored.Count(id => fuzzEvents.Any(e => e.EventId == id))} stored, "
             + $"{expectedRefused.Count} refused) among {valid.Count} valid batch-mates in {messages.Count} messages: all checks passed");
     }
 
