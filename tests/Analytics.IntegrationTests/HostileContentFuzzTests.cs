@@ -108,6 +108,9 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
 
         Assert.Equal(expectedRefused.Count(e => e.ExpectedCodes.Contains(Refusal.Codes.InvalidJson)),
             refused.Count(m => Header(m, IngestionTopology.RefusalCodeHeader) == Refusal.Codes.InvalidJson));
+        // Counted just after each refusal is sent: wait for the last count rather than race it.
+        await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_events_refused_total") >= expectedRefused.Count,
+            Timeout, async () => $"{repeat}: refusals counted {await worker.MetricAsync("analytics_ingest_events_refused_total")}");
         Assert.Equal(expectedRefused.Count, await worker.MetricAsync("analytics_ingest_events_refused_total"));
 
         // Stored texts are the texts sent (comments and excerpts after redaction).
