@@ -66,7 +66,9 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
         var expectedStored = fuzzEvents.Where(e => e.ExpectedCodes.Count == 0).Select(e => e.EventId)
             .Concat(valid.Select(TestConversations.EventId)).ToHashSet();
         var expectedRefused = fuzzEvents.Where(e => e.ExpectedCodes.Count > 0).ToList();
-        output.WriteLine(generator.Coverage(fuzzEvents, messages.Count));
+        var coverage = generator.Coverage(fuzzEvents, messages.Count);
+        output.WriteLine(coverage);
+        Console.WriteLine($"[content fuzz] {coverage}");
 
         var worker = await _platform.StartWorkerAsync();
         await using (var channel = await _platform.OpenChannelAsync())
@@ -106,6 +108,9 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
 
         Assert.Equal(expectedRefused.Count(e => e.ExpectedCodes.Contains(Refusal.Codes.InvalidJson)),
             refused.Count(m => Header(m, IngestionTopology.RefusalCodeHeader) == Refusal.Codes.InvalidJson));
+        // Counted just after each refusal is sent: wait for the last count rather than race it.
+        await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_events_refused_total") >= expectedRefused.Count,
+            Timeout, async () => $"{repeat}: refusals counted {await worker.MetricAsync("analytics_ingest_events_refused_total")}");
         Assert.Equal(expectedRefused.Count, await worker.MetricAsync("analytics_ingest_events_refused_total"));
 
         // Stored texts are the texts sent (comments and excerpts after redaction).
@@ -151,7 +156,7 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
             CheckDetail(conversation, detail, repeat);
         }
 
-        output.WriteLine($"content fuzz: {fuzzEvents.Count} generated events ({expectedStored.Count(id => fuzzEvents.Any(e => e.EventId == id))} stored, "
+        Console.WriteLine($"[content fuzz] {fuzzEvents.Count} generated events ({expectedStored.Count(id => fuzzEvents.Any(e => e.EventId == id))} stored, "
             + $"{expectedRefused.Count} refused) among {valid.Count} valid batch-mates in {messages.Count} messages: all checks passed");
     }
 

@@ -69,6 +69,9 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
         Assert.Equal(fineComment, await _platform.ScalarAsync<string>(
             $"select data ->> 'comment' from analytics.mt_events where id = '{fineId}'"));
 
+        // Counted just after each refusal is sent: wait for the last count rather than race it.
+        await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_events_refused_total") >= broken.Count, Timeout,
+            async () => $"refusals counted {await worker.MetricAsync("analytics_ingest_events_refused_total")}");
         var refused = await _platform.DrainQueueAsync(IngestionTopology.RefusedQueue);
         Assert.Equal(broken.Count, refused.Count);
         foreach (var code in broken.Select(b => b.Code).Distinct())
@@ -142,6 +145,8 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
         await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_events_duplicate_total") >= 1, Timeout,
             () => Task.FromResult("the duplicate was not counted"));
         Assert.Equal(1, await worker.MetricAsync("analytics_ingest_events_duplicate_total"));
+        await TestEnvironment.WaitUntilAsync(async () => await worker.MetricAsync("analytics_ingest_events_refused_total") >= 2, Timeout,
+            () => Task.FromResult("the conflicts were not counted"));
         Assert.Equal(2, await worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.EventIdConflict}\""));
         Assert.Equal(5, await worker.MetricAsync("analytics_ingest_events_stored_total"));
     }
