@@ -47,7 +47,12 @@ public sealed partial class PipelineAlertRulesTests
                 Assert.Equal(Normalize(expr), Normalize(query));
             }
 
-            Assert.Contains($"### {name}", operations, StringComparison.Ordinal);
+            // Its runbook: a section of docs/operations.md (the anchor of a "### Name" heading), and the alert in its table.
+            var runbook = RunbookOf(name);
+            Assert.StartsWith("docs/operations.md#", runbook, StringComparison.Ordinal);
+            Assert.Contains(operations.Split('\n'), line => line.StartsWith("### ", StringComparison.Ordinal)
+                && line[4..].Trim().ToLowerInvariant() == runbook["docs/operations.md#".Length..]);
+            Assert.Contains($"`{name}`", operations, StringComparison.Ordinal);
         }
 
         Assert.Equal(AlertNames().Count, grafana.Count);
@@ -86,6 +91,17 @@ public sealed partial class PipelineAlertRulesTests
                 r.Children.TryGetValue(new YamlScalarNode("for"), out var f) ? ((YamlScalarNode)f).Value! : "0s"))
             .ToList();
     }
+
+    private static string RunbookOf(string alert)
+    {
+        var text = File.ReadAllText(Path.Combine(Root, "infra", "prometheus", "alerts.yml"));
+        var at = text.IndexOf($"alert: {alert}\n", StringComparison.Ordinal);
+        var match = Runbook().Match(text, at);
+        return match.Groups[1].Value;
+    }
+
+    [GeneratedRegex(@"runbook: (\S+)")]
+    private static partial Regex Runbook();
 
     private static string Normalize(string expr) => Whitespace().Replace(expr, " ").Trim();
 

@@ -19,7 +19,7 @@ public sealed class TriageHostileContentTests
         var worker = await platform.StartWorkerAsync();
 
         // 139 ASCII units, then an emoji whose high surrogate is unit 140: a UTF-16 cut at 140 leaves half of it.
-        var comment = "The chart came out empty again even though the CSV has twelve months of sales in it, and the code said it plotted them all fine. "[..139]
+        var comment = string.Concat(Enumerable.Repeat("The chart came out empty again. ", 5))[..139]
             + "😀 please fix this";
         Assert.True(char.IsHighSurrogate(comment[139]));
         await TriageFeedback.PublishAsync(platform, TriageFeedback.ThumbsDown("emoji-model", [comment], TriageFeedback.At));
