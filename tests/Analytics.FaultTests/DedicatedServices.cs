@@ -51,7 +51,7 @@ public sealed class DedicatedServices : IAsyncLifetime
         Directory.CreateDirectory(StateDirectory);
         await File.WriteAllTextAsync(remembered, $"{portBase}");
         UsePorts(portBase);
-        await RunScriptAsync("services-up.sh", TimeSpan.FromMinutes(4));
+        await RunScriptAsync("services-up.sh", TimeSpan.FromMinutes(10)); // a timeout, not a delay: starting both servers took over 4 minutes on a loaded 2-core machine
         // TestPlatform and WorkerProcess read where the servers are from these variables (this test process only).
         Environment.SetEnvironmentVariable("ANALYTICS_TEST_PG",
             $"Host=127.0.0.1;Port={PostgresPort};Database=analytics;Username=analytics;Password=analytics");
