@@ -48,8 +48,9 @@ public enum BootstrapMethod
 /// comparison gets a Poisson(1) weight, so a round draws each pair-outcome count from Poisson(count) (Hanley &amp;
 /// MacGibbon 2006); it costs the same whatever the number of comparisons and gives the intervals of redrawing every
 /// comparison with replacement (unit tests hold the two together from tens of comparisons to tens of thousands).
-/// The fit is Hunter's (2004) MM algorithm, which converges to the maximum-likelihood strengths whenever
-/// the comparison graph is connected; a bootstrap round starts from the point estimate.
+/// The fit is Newton's method on the log strengths (a few Cholesky solves of a models × models system; Hunter's 2004 MM
+/// algorithm as a fallback), which converges to the maximum-likelihood strengths whenever the comparison graph is
+/// connected (the weak prior keeps them finite otherwise); a bootstrap round starts from the point estimate.
 /// </summary>
 public static class BradleyTerry
 {
