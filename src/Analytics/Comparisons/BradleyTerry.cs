@@ -48,9 +48,8 @@ public enum BootstrapMethod
 /// comparison gets a Poisson(1) weight, so a round draws each pair-outcome count from Poisson(count) (Hanley &amp;
 /// MacGibbon 2006); it costs the same whatever the number of comparisons and gives the intervals of redrawing every
 /// comparison with replacement (unit tests hold the two together from tens of comparisons to tens of thousands).
-/// The fit is Newton's method on the log strengths (a few Cholesky solves of a models × models system; Hunter's 2004 MM
-/// algorithm as a fallback), which converges to the maximum-likelihood strengths whenever the comparison graph is
-/// connected (the weak prior keeps them finite otherwise); a bootstrap round starts from the point estimate.
+/// The fit is Hunter's (2004) MM algorithm, which converges to the maximum-likelihood strengths whenever
+/// the comparison graph is connected; a bootstrap round starts from the point estimate.
 /// </summary>
 public static class BradleyTerry
 {
@@ -169,175 +168,11 @@ public static class BradleyTerry
     }
 
     /// <summary>
-    /// Natural-log strengths (geometric mean 1) maximising the likelihood with a weak prior (priorGames tied games of each
-    /// model against a reference of strength 1, which keeps strengths finite when a model won or lost everything; with real
-    /// data its pull is negligible), by Newton's method from <paramref name="start"/> when given (a few steps, each
-    /// O(models³)), with step halving; Hunter's MM iteration if Newton does not converge.
+    /// Natural-log strengths by Hunter's MM iteration (geometric mean 1), from <paramref name="start"/> when given. A weak
+    /// prior (priorGames tied games against a reference of strength 1) keeps strengths finite when a model won or lost
+    /// everything; with real data its pull is negligible.
     /// </summary>
     private static double[] LogStrengths(double[,] wins, double[]? start, double priorGames = 0.01, int maxIterations = 10_000, double tolerance = 1e-10)
-    {
-        var newton = NewtonLogStrengths(wins, start, priorGames, tolerance);
-        var theta = newton ?? MmLogStrengths(wins, start, priorGames, maxIterations, tolerance);
-        var mean = theta.Average();
-        return theta.Select(x => x - mean).ToArray();
-    }
-
-    private static double[]? NewtonLogStrengths(double[,] wins, double[]? start, double prior, double tolerance)
-    {
-        var n = wins.GetLength(0);
-        var theta = start is null ? new double[n] : (double[])start.Clone();
-        double LogLikelihood(double[] t)
-        {
-            var value = 0.0;
-            for (var i = 0; i < n; i++)
-            {
-                value += prior / 2 * t[i] - prior * LogOnePlusExp(t[i]);
-                for (var j = 0; j < n; j++)
-                {
-                    if (i != j && wins[i, j] > 0)
-                    {
-                        value -= wins[i, j] * LogOnePlusExp(t[j] - t[i]); // wins · ln σ(θi − θj)
-                    }
-                }
-            }
-
-            return value;
-        }
-
-        var current = LogLikelihood(theta);
-        for (var iteration = 0; iteration < 100; iteration++)
-        {
-            // Gradient g and the negated Hessian A (plus J/n, which fixes the scale when the prior is 0).
-            var g = new double[n];
-            var a = new double[n, n];
-            for (var i = 0; i < n; i++)
-            {
-                var toReference = Logistic(theta[i]);
-                g[i] += prior / 2 - prior * toReference;
-                a[i, i] += prior * toReference * (1 - toReference);
-                for (var j = 0; j < n; j++)
-                {
-                    a[i, j] += 1.0 / n;
-                    if (i == j)
-                    {
-                        continue;
-                    }
-
-                    var games = wins[i, j] + wins[j, i];
-                    if (games <= 0)
-                    {
-                        continue;
-                    }
-
-                    var p = Logistic(theta[i] - theta[j]);
-                    g[i] += wins[i, j] - games * p;
-                    a[i, i] += games * p * (1 - p);
-                    a[i, j] -= games * p * (1 - p);
-                }
-            }
-
-            var step = Solve(a, g);
-            if (step is null)
-            {
-                return null;
-            }
-
-            var scale = 1.0;
-            double[] next;
-            double value;
-            var halvings = 0;
-            while (true)
-            {
-                next = theta.Select((t, i) => t + scale * step[i]).ToArray();
-                value = LogLikelihood(next);
-                if (value >= current - 1e-12 * Math.Abs(current) || halvings++ > 30)
-                {
-                    break;
-                }
-
-                scale /= 2;
-            }
-
-            if (!double.IsFinite(value))
-            {
-                return null;
-            }
-
-            var change = step.Max(x => Math.Abs(x)) * scale;
-            (theta, current) = (next, value);
-            if (change < tolerance)
-            {
-                return theta;
-            }
-        }
-
-        return null;
-    }
-
-    private static double Logistic(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
-
-    private static double LogOnePlusExp(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
-
-    /// <summary>Solves A x = b for a symmetric positive definite A (Cholesky); null when A is not.</summary>
-    private static double[]? Solve(double[,] a, double[] b)
-    {
-        var n = b.Length;
-        var l = new double[n, n];
-        for (var i = 0; i < n; i++)
-        {
-            for (var j = 0; j <= i; j++)
-            {
-                var sum = a[i, j];
-                for (var k = 0; k < j; k++)
-                {
-                    sum -= l[i, k] * l[j, k];
-                }
-
-                if (i == j)
-                {
-                    if (sum <= 0)
-                    {
-                        return null;
-                    }
-
-                    l[i, i] = Math.Sqrt(sum);
-                }
-                else
-                {
-                    l[i, j] = sum / l[j, j];
-                }
-            }
-        }
-
-        var y = new double[n];
-        for (var i = 0; i < n; i++)
-        {
-            var sum = b[i];
-            for (var k = 0; k < i; k++)
-            {
-                sum -= l[i, k] * y[k];
-            }
-
-            y[i] = sum / l[i, i];
-        }
-
-        var x = new double[n];
-        for (var i = n - 1; i >= 0; i--)
-        {
-            var sum = y[i];
-            for (var k = i + 1; k < n; k++)
-            {
-                sum -= l[k, i] * x[k];
-            }
-
-            x[i] = sum / l[i, i];
-        }
-
-        return x;
-    }
-
-    /// <summary>Hunter's MM iteration (geometric mean 1 after every step): the fallback when Newton does not converge.</summary>
-    private static double[] MmLogStrengths(double[,] wins, double[]? start, double priorGames, int maxIterations, double tolerance)
     {
         var n = wins.GetLength(0);
         var strength = start?.Select(x => Math.Exp(x)).ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
