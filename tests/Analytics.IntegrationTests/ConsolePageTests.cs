@@ -47,11 +47,11 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
         Platform = await TestPlatform.CreateAsync();
         Worker = await Platform.StartWorkerAsync(new Dictionary<string, string>
         {
-            ["Alerts:IntervalSeconds"] = "1",
-            ["Alerts:Detector:MinimumBaselineRatings"] = "50",
-            ["Alerts:Detector:MinimumWindowRatings"] = "20",
-            ["Alerts:Detector:Shift"] = "0.1",
-            ["Alerts:Detector:MaximumDispersion"] = "1",
+            ["Alerts__IntervalSeconds"] = "1",
+            ["Alerts__Detector__MinimumBaselineRatings"] = "50",
+            ["Alerts__Detector__MinimumWindowRatings"] = "20",
+            ["Alerts__Detector__Shift"] = "0.1",
+            ["Alerts__Detector__MaximumDispersion"] = "1",
         });
 
         // The detector's first look only learns where the counters stand (RegressionDetector.Look): the regressed traffic
