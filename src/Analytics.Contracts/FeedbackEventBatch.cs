@@ -53,7 +53,8 @@ public sealed class FeedbackEventBatch
             }
             catch (JsonException ex)
             {
-                unreadable.Add(new UnreadableEvent(index, raw, ex.Message));
+                // Where, not what: the parser's message can quote the text.
+                unreadable.Add(new UnreadableEvent(index, raw, $"invalid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1} of the event"));
             }
         }
 
@@ -61,7 +62,7 @@ public sealed class FeedbackEventBatch
     }
 }
 
-/// <summary>One element of an array body that is not JSON: its bytes as published, its position, and the parser's complaint.</summary>
+/// <summary>One element of an array body that is not JSON: its bytes as published, its position, and where the parser stopped.</summary>
 public sealed record UnreadableEvent(int Index, ReadOnlyMemory<byte> Raw, string Problem);
 
 /// <summary>Reads either one event object or an array of events; writes an array.</summary>
