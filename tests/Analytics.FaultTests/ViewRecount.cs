@@ -10,7 +10,8 @@ public static class ViewRecount
     /// <summary>
     /// Rows of sat_cell_totals that differ from a recount straight from mt_events (both directions), plus the difference
     /// in response and conversation counts. A response counts once (its first copy); its rating is the latest by
-    /// occurredAt (the later event on a tie); capability "*" counts every response once.
+    /// occurredAt (the later event on a tie); capability "*" counts every response once. A thumbs up or down without its
+    /// response counts in up/down under its own model, capabilities and hour.
     /// </summary>
     public static List<string> LastDifferences { get; } = [];
 
@@ -24,19 +25,29 @@ public static class ViewRecount
                 select distinct on (data ->> 'turnId') data ->> 'turnId' as turn_id, data
                 from events where type = 'response_generated_recorded' order by data ->> 'turnId', seq_id),
             ratings as (
-                select distinct on (data ->> 'turnId') data ->> 'turnId' as turn_id, lower(data ->> 'rating') as rating
+                select distinct on (data ->> 'turnId') data ->> 'turnId' as turn_id, lower(data ->> 'rating') as rating, data
                 from events where type = 'response_rated_recorded'
                 order by data ->> 'turnId', date_trunc('microseconds', (data ->> 'occurredAt')::timestamptz) desc, seq_id desc),
             facts as (
                 select date_trunc('hour', (r.data ->> 'occurredAt')::timestamptz at time zone 'UTC') at time zone 'UTC' as hour,
                     r.data -> 'model' ->> 'id' as model_id, r.data -> 'model' ->> 'version' as model_version, cap.name as capability,
-                    (r.data ->> 'latencyMs')::bigint as latency, (r.data ->> 'regeneratedFrom' is not null)::int as regenerated, g.rating
+                    (r.data ->> 'latencyMs')::bigint as latency, (r.data ->> 'regeneratedFrom' is not null)::int as regenerated, g.rating,
+                    1 as response
                 from responses r left join ratings g using (turn_id)
-                cross join lateral (select distinct value from jsonb_array_elements_text(r.data -> 'capabilities') union select '*') cap(name)),
+                cross join lateral (select distinct value from jsonb_array_elements_text(r.data -> 'capabilities') union select '*') cap(name)
+                union all
+                -- A thumbs up or down whose response is not there counts under the model and capabilities it carries, in
+                -- the hour it occurred (docs/contracts.md): in up and down, not in rated (the rate is among responses).
+                select date_trunc('hour', (g.data ->> 'occurredAt')::timestamptz at time zone 'UTC') at time zone 'UTC',
+                    g.data -> 'model' ->> 'id', g.data -> 'model' ->> 'version', cap.name, null, 0, g.rating, 0
+                from ratings g
+                cross join lateral (select distinct value from jsonb_array_elements_text(g.data -> 'capabilities') union select '*') cap(name)
+                where g.rating in ('up', 'down') and not exists (select 1 from responses r where r.turn_id = g.turn_id)),
             recount as (
-                select hour, model_id, model_version, capability, count(*) as responses,
-                    count(*) filter (where rating in ('up', 'down')) as rated, count(*) filter (where rating = 'up') as up,
-                    count(*) filter (where rating = 'down') as down, sum(regenerated)::bigint as regenerations, sum(latency)::bigint as latency_sum
+                select hour, model_id, model_version, capability, sum(response)::bigint as responses,
+                    count(*) filter (where response = 1 and rating in ('up', 'down')) as rated, count(*) filter (where rating = 'up') as up,
+                    count(*) filter (where rating = 'down') as down, sum(regenerated)::bigint as regenerations,
+                    coalesce(sum(latency), 0)::bigint as latency_sum
                 from facts group by 1, 2, 3, 4),
             projected as (
                 select hour, model_id, model_version, capability, responses, rated, up, down, regenerations, latency_sum

@@ -119,16 +119,16 @@ public sealed class OrphanFeedbackTests : IAsyncLifetime
             var client = ApiClients.Viewer(api);
             var range = "from=2026-11-20T09:00:00Z&to=2026-11-20T13:00:00Z";
             var matrix = await client.GetFromJsonAsync<JsonElement>($"/api/satisfaction/matrix?model=nova&{range}");
-            var total = matrix.EnumerateArray().Single(c => c.GetProperty("capability").GetString() == "*");
+            var total = matrix.GetProperty("items").EnumerateArray().Single(c => c.GetProperty("capability").GetString() == "*");
             Assert.Equal((0, 0, 2), (total.GetProperty("responses").GetInt64(), total.GetProperty("up").GetInt64(), total.GetProperty("down").GetInt64()));
             Assert.Equal(0, total.GetProperty("satisfaction").GetProperty("rate").GetDouble());
             Assert.Equal(JsonValueKind.Null, total.GetProperty("ratingRate").GetProperty("rate").ValueKind);
             var headToHead = await client.GetFromJsonAsync<JsonElement>($"/api/comparisons/head-to-head?{range}");
-            var pair = headToHead.EnumerateArray().Single();
+            var pair = headToHead.GetProperty("items").EnumerateArray().Single();
             Assert.Equal(("atlas@2026-11", "nova@1", 1L, 1L), (pair.GetProperty("modelA").GetString(), pair.GetProperty("modelB").GetString(),
                 pair.GetProperty("bWins").GetInt64(), pair.GetProperty("ties").GetInt64()));
             var leaderboard = await client.GetFromJsonAsync<JsonElement>($"/api/comparisons/leaderboard?{range}");
-            Assert.Equal(["atlas@2026-11", "nova@1"], leaderboard.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("model").GetString()).Order());
+            Assert.Equal(["atlas@2026-11", "nova@1"], leaderboard.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("model").GetString()).Order());
         }
 
         // Other page boundaries give the same tables: all events in one daemon page, and the set-based rebuild.

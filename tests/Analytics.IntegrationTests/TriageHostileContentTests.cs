@@ -64,8 +64,8 @@ public sealed class TriageHostileContentTests
             $"select data::text from {EventStoreRegistration.SchemaName}.mt_doc_deadletterevent where data ->> 'projectionName' like '{ThumbsDownClusterer.SubscriptionName}%'");
         Assert.Contains(nameof(ClusteringFaultException), deadLetter, StringComparison.Ordinal);
         await TestEnvironment.WaitUntilAsync(
-            async () => await worker.MetricAsync("analytics_projection_dead_letters", $"projection=\"{ThumbsDownClusterer.SubscriptionName}\"") == 1, Timeout,
-            async () => $"gauge {await worker.MetricAsync("analytics_projection_dead_letters", ThumbsDownClusterer.SubscriptionName)}");
+            async () => await worker.OptionalMetricAsync("analytics_projection_dead_letters", $"projection=\"{ThumbsDownClusterer.SubscriptionName}\"") == 1, Timeout,
+            async () => $"gauge {await worker.OptionalMetricAsync("analytics_projection_dead_letters", $"projection=\"{ThumbsDownClusterer.SubscriptionName}\"")}");
         Assert.Equal(0, await platform.ScalarAsync<long>(
             $"select count(*) from analytics.tri_cluster_items where rating_event_id = '{poison}'"));
 

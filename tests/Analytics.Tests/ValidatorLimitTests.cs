@@ -23,7 +23,8 @@ public class ValidatorLimitTests
         ["source 1 character"] = (Generated, e => e["source"] = "s", null),
         ["source empty"] = (Generated, e => e["source"] = "", Refusal.Codes.InvalidField),
         ["source a letter between blanks"] = (Generated, e => e["source"] = " s ", null),
-        ["source whitespace only"] = (Generated, e => e["source"] = " \t ", Refusal.Codes.InvalidField),
+        ["source spaces only"] = (Generated, e => e["source"] = "   ", Refusal.Codes.InvalidField),
+        ["source with a tab (identifiers hold no control characters)"] = (Generated, e => e["source"] = "s\tt", Refusal.Codes.InvalidText),
         ["model.version 129 characters"] = (Rated, e => e["model"]!["version"] = new string('v', 129), Refusal.Codes.TextTooLong),
         // Long text: at most 2000 code units, may be empty.
         ["comment 2000 characters"] = (Rated, e => e["comment"] = new string('c', 2000), null),
@@ -67,8 +68,8 @@ public class ValidatorLimitTests
         // occurredAt: from 2000-01-01 to a day after the worker received it.
         ["occurredAt 2000-01-01T00:00:00Z"] = (Rated, e => e["occurredAt"] = "2000-01-01T00:00:00Z", null),
         ["occurredAt 1999-12-31T23:59:59.999Z"] = (Rated, e => e["occurredAt"] = "1999-12-31T23:59:59.999Z", Refusal.Codes.InvalidField),
-        ["occurredAt exactly a day ahead"] = (Rated, e => e["occurredAt"] = "2026-11-28T12:00:00Z", null),
-        ["occurredAt a day and a millisecond ahead"] = (Rated, e => e["occurredAt"] = "2026-11-28T12:00:00.001Z", Refusal.Codes.InvalidField),
+        ["occurredAt exactly 5 minutes ahead (Ingestion:MaxFutureSkew)"] = (Rated, e => e["occurredAt"] = "2026-11-27T12:05:00Z", null),
+        ["occurredAt 5 minutes and a millisecond ahead"] = (Rated, e => e["occurredAt"] = "2026-11-27T12:05:00.001Z", Refusal.Codes.InvalidField),
         ["occurredAt with a +02:00 offset"] = (Rated, e => e["occurredAt"] = "2026-11-27T14:00:00+02:00", null),
         // Ids: UUID strings in the 8-4-4-4-12 form, never the nil UUID.
         ["eventId nil"] = (Rated, e => e["eventId"] = Guid.Empty.ToString(), Refusal.Codes.InvalidId),
