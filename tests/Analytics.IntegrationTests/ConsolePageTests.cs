@@ -66,7 +66,9 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
             RatingFlipProbability = 0,
             InjectRegression = new RegressionInjection("atlas", "browsing", 0.5) { ModelVersion = "2026-11" },
         }).Generate().Take(15_000).ToList();
-        await TriageFeedback.PublishAsync(Platform, TriageFeedback.ThumbsDown(ClusterModel, [.. TriageFeedback.EmptyPlot, .. TriageFeedback.UploadFails], TriageFeedback.At));
+        // The triage items lie inside the traffic's hours: the regression watch reads the trailing window that ends at the
+        // latest hour with data (RegressionWatch), and thumbs-downs without responses count in the views at their own hour.
+        await TriageFeedback.PublishAsync(Platform, TriageFeedback.ThumbsDown(ClusterModel, [.. TriageFeedback.EmptyPlot, .. TriageFeedback.UploadFails], Start.AddHours(1)));
         await TriageFeedback.PublishAsync(Platform, traffic.Take(3_000));
         await TestEnvironment.WaitUntilAsync(async () => await Platform.StoredEventCountAsync() >= 3_000 + (3 * 12) && await Platform.ProjectionCaughtUpAsync(),
             Timeout, async () => $"stored {await Platform.StoredEventCountAsync()}\n{Worker.Output}");
@@ -450,8 +452,9 @@ public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFix
             Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
         }
 
+        // Only the pages are open: anything else without a key meets the fallback authorization policy.
         using var unknown = await anonymous.GetAsync("/api/no-such-endpoint");
-        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
     }
 
     [Fact]
