@@ -41,11 +41,11 @@ public sealed class FutureSkewIngestionTests : IAsyncLifetime
         await TriageFeedback.PublishAsync(_platform, [.. inside, .. beyond]); // one message
 
         await TestEnvironment.WaitUntilAsync(
-            async () => await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= beyond.Count
+            async () => await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue) >= beyond.Count
                 && await _platform.StoredEventCountAsync() >= inside.Count
                 && await TriageFeedback.ClusteredCountAsync(_platform, "skew-model") >= 1,
             Timeout,
-            async () => $"refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)}, stored {await _platform.StoredEventCountAsync()}\n{worker.Output}");
+            async () => $"refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}, stored {await _platform.StoredEventCountAsync()}\n{worker.Output}");
 
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(inside.Select(TestConversations.EventId).Order(), stored.Keys.Order());

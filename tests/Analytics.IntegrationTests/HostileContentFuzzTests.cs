@@ -80,11 +80,11 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
         }
 
         await TestEnvironment.WaitUntilAsync(
-            async () => await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue) > 0
+            async () => await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue) > 0
                 || (await _platform.StoredEventCountAsync() >= expectedStored.Count
-                    && await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= expectedRefused.Count),
+                    && await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue) >= expectedRefused.Count),
             Timeout,
-            async () => $"{repeat}: stored {await _platform.StoredEventCountAsync()} of {expectedStored.Count}, refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)} of {expectedRefused.Count}\n{worker.Output}");
+            async () => $"{repeat}: stored {await _platform.StoredEventCountAsync()} of {expectedStored.Count}, refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)} of {expectedRefused.Count}\n{worker.Output}");
 
         // No message failed as a whole: every event was stored or refused alone.
         Assert.True(await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue) == 0,

@@ -57,11 +57,11 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
         }
 
         await TestEnvironment.WaitUntilAsync(
-            async () => await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue) > 0
+            async () => await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue) > 0
                 || (await _platform.StoredEventCountAsync() >= valid.Count + 1
-                    && await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= broken.Count),
+                    && await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue) >= broken.Count),
             Timeout,
-            async () => $"stored {await _platform.StoredEventCountAsync()}, refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)}\n{worker.Output}");
+            async () => $"stored {await _platform.StoredEventCountAsync()}, refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}\n{worker.Output}");
 
         Assert.Equal(0u, await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue));
         var stored = await _platform.StoredEventsAsync();
@@ -121,8 +121,8 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
         }
 
         await TestEnvironment.WaitUntilAsync(
-            async () => await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue) >= 2 && await _platform.StoredEventCountAsync() >= 5,
-            Timeout, async () => $"stored {await _platform.StoredEventCountAsync()}, refused {await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue)}\n{worker.Output}");
+            async () => await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue) >= 2 && await _platform.StoredEventCountAsync() >= 5,
+            Timeout, async () => $"stored {await _platform.StoredEventCountAsync()}, refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}\n{worker.Output}");
 
         var refused = await _platform.DrainQueueAsync(IngestionTopology.RefusedQueue);
         Assert.Equal(2, refused.Count);
