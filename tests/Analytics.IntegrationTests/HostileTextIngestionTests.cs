@@ -63,7 +63,7 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
             Timeout,
             async () => $"stored {await _platform.StoredEventCountAsync()}, refused {await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue)}\n{worker.Output}");
 
-        Assert.Equal(0u, await _platform.ReadyMessageCountAsync(IngestionTopology.ErrorQueue));
+        Assert.Equal(0u, await _platform.ReadySoFarAsync(IngestionTopology.ErrorQueue));
         var stored = await _platform.StoredEventsAsync();
         Assert.Equal(valid.Select(TestConversations.EventId).Append(fineId).Order(), stored.Keys.Order());
         Assert.Equal(fineComment, await _platform.ScalarAsync<string>(
@@ -190,7 +190,7 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
         await TestEnvironment.WaitUntilAsync(
             async () => await _platform.StoredEventCountAsync() >= 8 && await worker.MetricAsync("analytics_ingest_events_duplicate_total") >= 1,
             Timeout, async () => $"stored {await _platform.StoredEventCountAsync()}\n{worker.Output}");
-        Assert.Equal(0u, await _platform.ReadyMessageCountAsync(IngestionTopology.RefusedQueue));
+        Assert.Equal(0u, await _platform.ReadySoFarAsync(IngestionTopology.RefusedQueue));
         Assert.Equal(4L, await _platform.ScalarAsync<long>(
             $"select count(*) from analytics.mt_events where headers ->> '{PayloadHash.Header}' ~ '^[0-9a-f]{{64}}$'"));
         Assert.Equal(4L, await _platform.ScalarAsync<long>(

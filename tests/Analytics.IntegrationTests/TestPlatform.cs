@@ -152,8 +152,10 @@ public sealed class TestPlatform : IAsyncDisposable
     public async Task<uint> ReadyMessageCountAsync(string queue) => (await DeclarePassiveAsync(queue)).MessageCount;
 
     /// <summary>
-    /// For waiting on "at least N" only: ready messages of a queue the worker creates on first use (the refused and
-    /// error queues), 0 while it does not exist yet. Never use it to show that nothing arrived.
+    /// Ready messages of a queue the worker creates on first use (the refused and error queues: MassTransit and the
+    /// worker declare them when they first move a message there), 0 while it does not exist yet. For "at least N" waits,
+    /// and for "nothing was parked or refused" with the IngestionTopology constants only (a queue that was never created
+    /// received nothing; a mistyped name would pass, so never with a literal).
     /// </summary>
     public async Task<uint> ReadySoFarAsync(string queue) => await QueueExistsAsync(queue) ? await ReadyMessageCountAsync(queue) : 0;
 
