@@ -159,4 +159,59 @@ public class BradleyTerryTests
         var ratings = BradleyTerry.Fit([new PairOutcome("a", "b", 10, 0, 0, 0)]);
         Assert.True(double.IsFinite(ratings["a"]) && ratings["a"] > ratings["b"]);
     }
+
+    [Fact]
+    public void The_fit_solves_the_likelihood_equations_expected_wins_equal_observed_wins()
+    {
+        // Eight models, uneven counts, a missing pair, ties and both-bad: at the maximum (no prior) each model's expected
+        // wins Σ games · σ(θi − θj) equal its observed (half) wins: checked from the ratings alone.
+        var pairs = new List<PairOutcome>
+        {
+            new("a", "b", 530, 470, 20, 5), new("a", "c", 90, 110, 3, 0), new("b", "c", 1200, 1100, 40, 9),
+            new("c", "d", 14, 3, 0, 1), new("d", "e", 700, 690, 10, 0), new("e", "f", 33, 31, 2, 2),
+            new("f", "g", 5000, 5100, 100, 30), new("g", "h", 2, 1, 0, 0), new("a", "h", 8, 12, 1, 0), new("b", "f", 300, 280, 0, 0),
+        };
+        var ratings = BradleyTerry.Fit(pairs, priorGames: 0);
+        var natural = ratings.ToDictionary(r => r.Key, r => (r.Value - BradleyTerry.Anchor) * Math.Log(10) / BradleyTerry.Scale);
+        foreach (var model in ratings.Keys)
+        {
+            double observed = 0, expected = 0;
+            foreach (var p in pairs.Where(p => p.ModelA == model || p.ModelB == model))
+            {
+                var (mine, other, myWins) = p.ModelA == model ? (p.ModelA, p.ModelB, p.AWins) : (p.ModelB, p.ModelA, p.BWins);
+                observed += myWins + (p.Ties + p.BothBad) / 2.0;
+                expected += p.Total / (1 + Math.Exp(natural[other] - natural[mine]));
+            }
+
+            Assert.Equal(observed, expected, 6);
+        }
+    }
+
+    [Fact]
+    public void Close_models_with_many_comparisons_are_fitted_exactly()
+    {
+        // Twelve models 2% apart in strength, 200,000 comparisons per neighbouring pair: the case where a first-order
+        // iteration crawls. Expected win counts from the known strengths, so the fit must give the strengths back.
+        var pairs = new List<PairOutcome>();
+        for (var i = 0; i < 11; i++)
+        {
+            var (x, y) = (Math.Pow(1.02, i), Math.Pow(1.02, i + 1));
+            var xWins = 200_000 * x / (x + y);
+            pairs.Add(new PairOutcome($"m{i:D2}", $"m{i + 1:D2}", (long)Math.Round(xWins * 1e3), (long)Math.Round((200_000 - xWins) * 1e3), 0, 0));
+        }
+
+        var ratings = BradleyTerry.Fit(pairs, priorGames: 0);
+        for (var i = 0; i < 11; i++)
+        {
+            Assert.Equal(400 * Math.Log10(1.02), ratings[$"m{i + 1:D2}"] - ratings[$"m{i:D2}"], 3);
+        }
+    }
+
+    [Fact]
+    public void Without_a_prior_a_graph_in_two_parts_has_no_rating_and_says_so()
+    {
+        var pairs = new List<PairOutcome> { new("a", "b", 3, 2, 0, 0), new("c", "d", 4, 1, 0, 0) };
+        Assert.Throws<InvalidOperationException>(() => BradleyTerry.Fit(pairs, priorGames: 0));
+        Assert.Equal(4, BradleyTerry.Fit(pairs).Count); // the default prior ties the parts to the reference
+    }
 }
