@@ -24,6 +24,8 @@ switch (args.FirstOrDefault())
         return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot(), ct);
     case "triage":
         return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot(), ct);
+    case "console":
+        return await ConsoleLoadTimes.RunAsync(args[1..], ct);
     case "scale-out":
         return await ScaleOutRun.RunAsync(args[1..], RepositoryRoot(), ct);
 }

@@ -293,7 +293,10 @@ public sealed class RegressionDetector(RegressionDetectorOptions options)
             _modelDispersion = Dispersion(counts.Where(c => c.Cell.Capability == SatisfactionQueries.AllCapabilities && c.Hour < latest), options);
             _capabilityDispersion = Dispersion(counts.Where(c => c.Cell.Capability != SatisfactionQueries.AllCapabilities && c.Hour < latest), options);
             var from = latest - options.BaselineWindow;
-            var gapStart = latest - options.TrailingGap;
+            // The gap is each cell's own: it ends at that cell's latest hour (never after the hour of the look), so another
+            // cell's newer traffic cannot pull this cell's recent hours into its baseline.
+            var gapStarts = counts.GroupBy(c => c.Cell)
+                .ToDictionary(g => g.Key, g => (g.Max(c => c.Hour) > currentHour ? currentHour : g.Max(c => c.Hour)) - options.TrailingGap);
             foreach (var count in counts)
             {
                 var key = (count.Cell.ModelId, count.Cell.ModelVersion);
@@ -308,7 +311,7 @@ public sealed class RegressionDetector(RegressionDetectorOptions options)
                 }
 
                 Add(_window, count);
-                if (count.Hour < gapStart)
+                if (count.Hour < gapStarts[count.Cell])
                 {
                     Add(_beforeGap, count);
                 }
