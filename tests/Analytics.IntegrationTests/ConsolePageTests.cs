@@ -1,14 +1,16 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Analytics.Simulator;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -81,16 +83,18 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
                 + $"clustered {await TriageFeedback.ClusteredCountAsync(Platform, ClusterModel)}, alerts by state: "
                 + $"{await Platform.ScalarAsync<string>("select coalesce(string_agg(model_id || '@' || model_version || ' ' || capability || ' ' || state, '; '), 'none') from analytics.alerts")}\n{Worker.Output}");
 
-        var port = FreePort();
-        BaseUrl = $"http://127.0.0.1:{port}";
+        // Port 0: Kestrel binds a free port itself (no open-then-close race); the bound address is read back below.
         Api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, Platform)
-            .UseSetting("Urls", BaseUrl)
+            .UseSetting("Urls", "http://127.0.0.1:0")
             .UseSetting("Pipeline:MetricsUrls:0", $"http://127.0.0.1:{Worker.Port}/metrics")
             .UseSetting("Pipeline:MetricsUrls:1", $"http://{TestEnvironment.RabbitHost}:{Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PROMETHEUS_PORT") ?? "15692"}/metrics/detailed?vhost={Platform.Name}&family=queue_coarse_metrics")
             .UseSetting("Pipeline:MetricsUrls:2", "")
             .UseSetting("RequestLimits:PermitsPerWindow", "100000"));
         Api.UseKestrel();
         Api.StartServer();
+        BaseUrl = Api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Single().Replace("://[::]", "://127.0.0.1", StringComparison.Ordinal).TrimEnd('/');
+        Assert.DoesNotMatch(":0$", BaseUrl);
         Viewer = new HttpClient { BaseAddress = new Uri(BaseUrl) };
         Viewer.DefaultRequestHeaders.Add("X-Api-Key", "local-dev-viewer-key");
 
@@ -105,13 +109,6 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
         Viewer.Dispose();
         await Api.DisposeAsync();
         await Platform.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 
