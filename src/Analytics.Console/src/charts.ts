@@ -7,8 +7,13 @@ export interface BandSeries { label: string; values: (number | null)[]; lower?: 
 
 export const palette = ['#1f5fa8', '#c2410c', '#15803d', '#7c3aed', '#b91c1c', '#0e7490'];
 
-/** A time series chart (x in seconds since the epoch, shown in the viewer's zone) with a shaded interval band per series. */
-export function timeChart(title: string, xs: number[], series: BandSeries[], options: { percent?: boolean; height?: number } = {}): HTMLElement {
+/**
+ * A time series chart (x in seconds since the epoch, shown in the viewer's zone) with a shaded interval band per series.
+ * The x axis spans the window asked for (`window`, ISO instants) when given, so a window with one bucket of data or with
+ * gaps is drawn at its true place instead of stretched to fill the chart.
+ */
+export function timeChart(title: string, xs: number[], series: BandSeries[],
+  options: { percent?: boolean; height?: number; window?: { from: string; to: string } } = {}): HTMLElement {
   const figure = h('figure', { class: 'chart', 'aria-label': title }, h('figcaption', null, title));
   const data: uPlot.AlignedData = [xs];
   const specs: uPlot.Series[] = [{}];
@@ -29,7 +34,10 @@ export function timeChart(title: string, xs: number[], series: BandSeries[], opt
     new uPlot({
       width, height: options.height ?? 220, series: specs, bands,
       legend: { live: true },
-      scales: { y: options.percent ? { range: (_u, min, max) => [Math.max(0, Math.floor((min ?? 0) * 10) / 10), Math.min(1, Math.ceil((max ?? 1) * 10) / 10)] } : {} },
+      scales: {
+        ...(options.window ? { x: { time: true, range: (): uPlot.Range.MinMax => [Date.parse(options.window!.from) / 1000, Date.parse(options.window!.to) / 1000] } } : {}),
+        y: options.percent ? { range: (_u, min, max) => [Math.max(0, Math.floor((min ?? 0) * 10) / 10), Math.min(1, Math.ceil((max ?? 1) * 10) / 10)] } : {},
+      },
       axes: [{}, { values: (_u, ticks) => ticks.map(t => options.percent ? Math.round(t * 100) + '%' : String(t)), size: 56 }],
     }, data, figure);
   };

@@ -42,7 +42,7 @@ export async function modelVersion(root: HTMLElement, params: URLSearchParams, c
   const series = Promise.all(shown.map(v => api.overTime({ model, version: v, capability: capability === '*' ? null : capability, bucket, ...window })));
   const matrix = api.matrix({ model, ...window });
   await Promise.all([
-    section(charts, 'the series', async () => overTime(await series, shown, model, capability, bucket)),
+    section(charts, 'the series', async () => overTime(await series, shown, model, capability, bucket, win)),
     ...shown.map(async (v, i) => {
       const column = h('section', { class: 'column', 'aria-label': `${model}@${v}` }, h('h2', null, `${model}@${v}`));
       const reasons = h('div'), latency = h('div');
@@ -57,7 +57,7 @@ export async function modelVersion(root: HTMLElement, params: URLSearchParams, c
   ]);
 }
 
-function overTime(all: Point[][], versions: string[], model: string, capability: string, bucket: string): Child {
+function overTime(all: Point[][], versions: string[], model: string, capability: string, bucket: string, win: { from: string; to: string }): Child {
   if (all.every(points => points.length === 0)) return empty(`No responses of ${model} on ${capabilityName(capability)} in this window.`);
   const xs = [...new Set(all.flatMap(points => points.map(p => Date.parse(p.bucket) / 1000)))].sort((a, b) => a - b);
   const at = (points: Point[], f: (p: Point) => number | null) => {
@@ -72,8 +72,8 @@ function overTime(all: Point[][], versions: string[], model: string, capability:
   return h('div', { class: 'charts' },
     h('p', { class: 'sub', id: 'series-totals' }, totals.join(' · '), ` (per ${bucket}, ${capabilityName(capability)}; bands: Wilson 95%)`),
     h('div', { class: 'chart-row' },
-      timeChart(`Satisfaction per ${bucket}`, xs, sat, { percent: true }),
-      timeChart(`Rating rate per ${bucket}`, xs, rate, { percent: true })));
+      timeChart(`Satisfaction per ${bucket}`, xs, sat, { percent: true, window: win }),
+      timeChart(`Rating rate per ${bucket}`, xs, rate, { percent: true, window: win })));
 }
 
 async function reasonsTable(model: string, version: string, capability: string, win: { from: string; to: string }): Promise<Child> {

@@ -106,7 +106,7 @@ async function alertView({ alert, history }: AlertDetail, el: HTMLElement, ctx: 
     return timeChart('Thumbs-down rate of the cell per hour, with the baseline', xs, [
       { label: 'thumbs-down rate', color: palette[4]!, values: points.map(p => down(p.satisfaction.rate)), lower: points.map(p => down(p.satisfaction.upper)), upper: points.map(p => down(p.satisfaction.lower)) },
       { label: 'baseline', color: palette[0]!, dash: [6, 4], values: points.map(() => e.baselineDownRate) },
-    ], { percent: true, height: 180 });
+    ], { percent: true, height: 180, window: { from, to } });
   });
   return view;
 }
