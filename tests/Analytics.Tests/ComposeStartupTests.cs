@@ -127,6 +127,7 @@ public sealed partial class ComposeStartupTests
         Assert.Contains("-z \"$GF_SECURITY_ADMIN_PASSWORD\"", start);
         Assert.Contains("\"$GF_SECURITY_ADMIN_PASSWORD\" = \"admin\"", start);
         Assert.Contains("exec /run.sh", start);
+        Assert.StartsWith("on-failure:", grafana["restart"].ToString()); // a refusal is not restarted forever
     }
 
     /// <summary>
