@@ -85,10 +85,29 @@ public sealed partial class DashboardReaderRole(
         }
 
         await DashboardViews.RecreateAsync(connection, transaction, EventStoreRegistration.SchemaName, tables, cancellationToken);
+
+        // Privileges in schema analytics (granted by older versions) are revoked only when the role has some: a REVOKE
+        // rewrites the catalog rows even when it changes nothing, and would race the worker's own migration grants
+        // ("tuple concurrently updated") when two workers start together.
+        await using (var held = new NpgsqlCommand(
+            "select has_schema_privilege($1, $2, 'USAGE') or exists(select 1 from information_schema.role_table_grants where grantee = $1 and table_schema = $2)",
+            connection, transaction))
+        {
+            held.Parameters.Add(new NpgsqlParameter { Value = RoleName });
+            held.Parameters.Add(new NpgsqlParameter { Value = EventStoreRegistration.SchemaName });
+            if ((bool)(await held.ExecuteScalarAsync(cancellationToken))!)
+            {
+                await using var revoke = new NpgsqlCommand(
+                    $"""
+                    revoke all on all tables in schema {EventStoreRegistration.SchemaName} from {RoleName};
+                    revoke all on schema {EventStoreRegistration.SchemaName} from {RoleName};
+                    """, connection, transaction);
+                await revoke.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
         await using var grant = new NpgsqlCommand(
             $"""
-            revoke all on all tables in schema {EventStoreRegistration.SchemaName} from {RoleName};
-            revoke all on schema {EventStoreRegistration.SchemaName} from {RoleName};
             grant usage on schema {DashboardViews.SchemaName} to {RoleName};
             grant select on all tables in schema {DashboardViews.SchemaName} to {RoleName};
             """, connection, transaction);
