@@ -1,8 +1,9 @@
 -- The read-only login Grafana uses (local development credentials only). Idempotent; run as a superuser
 -- (or a role with CREATEROLE): the application role 'analytics' has CREATEDB but not CREATEROLE.
--- The role gets no table privileges here: the worker (Analytics.Dashboards.DashboardReaderRole) grants
--- USAGE on schema analytics and SELECT on the four projection tables (sat_*) in its database once Marten
--- has created them. Nothing else: not mt_events/mt_streams (raw events hold comments), no writes.
+-- The role gets no table privileges here: the worker (Analytics.Dashboards.DashboardReaderRole) builds views of
+-- the projection tables without their free-text columns in schema dashboard and grants USAGE on it and SELECT on
+-- the views, once Marten has created the tables. Nothing in schema analytics (not the tables that hold comments,
+-- not mt_events/mt_streams), no writes.
 
 SET password_encryption = 'scram-sha-256';
 

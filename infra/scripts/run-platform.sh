@@ -5,14 +5,23 @@
 #   infra/scripts/run-platform.sh                 # simulated traffic at 50 events/s until Ctrl+C
 #   SIMULATOR_ARGS="--rate 500 --seed 7" infra/scripts/run-platform.sh
 #
-# With a Docker engine the same stack runs as `docker compose up --build`.
+# With a Docker engine the same stack runs as `docker compose --profile simulator up --build` (Grafana's admin
+# password: GRAFANA_ADMIN_PASSWORD, else one made once and kept in .local/grafana-admin-password).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/services-env.sh"
 cd "$ANALYTICS_REPO_ROOT"
 
 if [[ $ANALYTICS_SERVICES_MODE != native ]] && docker_available; then
-  log "Docker engine found: docker compose up --build (Ctrl+C to stop)"
-  exec docker compose up --build
+  # Grafana needs an admin password from the environment; for this local run, make one once and keep it in .local/.
+  if [[ -z ${GRAFANA_ADMIN_PASSWORD:-} ]]; then
+    mkdir -p .local
+    [[ -s .local/grafana-admin-password ]] || head -c 18 /dev/urandom | base64 | tr -d '/+=' > .local/grafana-admin-password
+    GRAFANA_ADMIN_PASSWORD="$(cat .local/grafana-admin-password)"
+    export GRAFANA_ADMIN_PASSWORD
+    log "Grafana: user admin, password in .local/grafana-admin-password"
+  fi
+  log "Docker engine found: docker compose --profile simulator up --build (Ctrl+C to stop)"
+  exec docker compose --profile simulator up --build
 fi
 
 ensure_dotnet

@@ -20,7 +20,7 @@ public static partial class DashboardFiles
     public static IReadOnlyList<(string File, JsonObject Rule)> AlertRules() =>
         Directory.GetFiles(Path.Combine(TestEnvironment.RepositoryRoot(), "infra", "grafana", "provisioning", "alerting"), "*.json")
             .Order(StringComparer.Ordinal)
-            .SelectMany(path => JsonNode.Parse(File.ReadAllText(path))!["groups"]!.AsArray()
+            .SelectMany(path => (JsonNode.Parse(File.ReadAllText(path))!["groups"]?.AsArray() ?? [])
                 .SelectMany(g => g!["rules"]!.AsArray())
                 .Select(r => (Path.GetFileName(path), r!.AsObject())))
             .ToList();

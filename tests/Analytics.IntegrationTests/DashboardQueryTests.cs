@@ -86,6 +86,14 @@ public sealed class DashboardPlatformFixture : IAsyncLifetime
             session.Events.Append(RegressionWatch.StreamIdOf(resolved), new RegressionDetected(resolvedId, resolved, TrafficStart.AddHours(2), Evidence(0.3)),
                 new RegressionResolved(resolvedId, resolved, TrafficStart.AddHours(5), Evidence(0.19)));
             await session.SaveChangesAsync();
+
+            // The outbox of the active alert: one delivery done, one failing (the Regressions dashboard's deliveries panel).
+            await using var deliveries = dataSource.CreateCommand(
+                $"insert into {AlertDeliveries.Table} (delivery_id, alert_id, channel, payload, created_at, next_attempt_at, attempts, delivered_at, last_error) values "
+                + "(gen_random_uuid(), $1, 'rabbitmq', '{}', $2, $2, 1, $2, null), (gen_random_uuid(), $1, 'webhook:ops', '{}', $2, $2 + interval '1 hour', 3, null, 'HTTP 503')");
+            deliveries.Parameters.Add(new NpgsqlParameter { Value = activeId });
+            deliveries.Parameters.Add(new NpgsqlParameter { Value = TrafficStart.AddHours(3) });
+            await deliveries.ExecuteNonQueryAsync();
         }
 
         Assert.True(await DashboardReaderRole.TryGrantAsync(dataSource, CancellationToken.None));
@@ -265,16 +273,16 @@ public sealed partial class DashboardQueryTests(DashboardPlatformFixture fixture
     }
 
     [Fact]
-    public async Task The_read_only_role_holds_select_on_the_projection_tables_and_nothing_else()
+    public async Task The_read_only_role_holds_select_on_the_dashboard_views_and_nothing_else()
     {
         await using var connection = new NpgsqlConnection(fixture.Platform.ConnectionString);
         await connection.OpenAsync();
         var grants = await ListAsync(connection,
             "select table_schema || '.' || table_name || ':' || privilege_type from information_schema.role_table_grants where grantee = 'analytics_dashboard'");
         var projectionTables = await ListAsync(connection,
-            "select schemaname || '.' || tablename from pg_tables where tablename like 'sat\\_%' or tablename like 'tri\\_%' or (schemaname = 'analytics' and tablename = 'alerts')");
-        Assert.Superset(DashboardReaderRole.RequiredTables.ToHashSet(), projectionTables.ToHashSet());
-        Assert.Equal(projectionTables.Select(t => t + ":SELECT").Order(StringComparer.Ordinal), grants.Order(StringComparer.Ordinal));
+            "select tablename from pg_tables where schemaname = 'analytics' and (tablename like 'sat\\_%' or tablename like 'tri\\_%' or tablename in ('alerts', 'alert_deliveries'))");
+        Assert.Superset(DashboardReaderRole.RequiredTables.Select(t => t.Split('.')[1]).ToHashSet(), projectionTables.ToHashSet());
+        Assert.Equal(projectionTables.Select(t => $"{DashboardViews.SchemaName}.{t}:SELECT").Order(StringComparer.Ordinal), grants.Order(StringComparer.Ordinal));
 
         await using var session = new NpgsqlConnection(fixture.ReaderConnectionString);
         await session.OpenAsync();

@@ -11,10 +11,11 @@ namespace Analytics.Dashboards;
 
 /// <summary>
 /// Lets Grafana's login (<see cref="RoleName"/>, created by infra/postgres/dashboard-reader.sql: the application
-/// role may create databases, not roles) read the projection tables and nothing else: USAGE on the schema and
-/// SELECT on the projection tables (sat_*, alerts) and the triage cluster tables (tri_*), never the raw event tables (mt_events holds comments) and no writes. Runs in
-/// the background at startup, retrying until Marten has created the tables; re-applied on every start, so a
-/// table Marten recreates gets its grant back.
+/// role may create databases, not roles) read the projection tables without their free-text columns and nothing
+/// else: USAGE on schema dashboard and SELECT on its views (<see cref="DashboardViews"/>: sat_*, alerts, tri_* without
+/// comments, excerpts or labels); nothing in schema analytics (not the tables, not mt_events) and no writes. Runs in
+/// the background at startup, retrying until Marten has created the tables; re-applied on every start, so the views
+/// follow the tables' columns.
 /// </summary>
 public sealed partial class DashboardReaderRole(
     [FromKeyedServices(EventStoreRegistration.OwnerDataSourceKey)] NpgsqlDataSource dataSource, // GRANT needs the schema owner
@@ -30,14 +31,14 @@ public sealed partial class DashboardReaderRole(
             AlertsProjection.Alerts, TriageTables.Clusters, TriageTables.Items];
 
     /// <summary>
-    /// The tables the role may read (LIKE patterns in the schema): the satisfaction projection (sat_*), the alerts
-    /// projection and the triage cluster tables (tri_*), nothing else.
+    /// The tables that get a dashboard view (LIKE patterns in schema analytics): the satisfaction projection (sat_*),
+    /// the alerts projection, the alert outbox (alert_deliveries) and the triage cluster tables (tri_*), nothing else.
     /// </summary>
-    public static IReadOnlyList<string> ReadableTablePatterns { get; } = ["sat\\_%", "alerts", "tri\\_%"];
+    public static IReadOnlyList<string> ReadableTablePatterns { get; } = ["sat\\_%", "alerts", "alert\\_deliveries", "tri\\_%"];
 
     /// <summary>
-    /// Grants the role exactly SELECT on the projection tables (sat_*) of schema analytics in the database of
-    /// <paramref name="dataSource"/>; any other table privilege it has in the schema is revoked, in the same
+    /// Recreates the dashboard views of the projection tables in the database of <paramref name="dataSource"/> and
+    /// grants the role exactly SELECT on them; any privilege it has in schema analytics is revoked, in the same
     /// transaction. False when the projection tables do not exist yet; throws when the role is missing.
     /// </summary>
     public static async Task<bool> TryGrantAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
@@ -63,9 +64,15 @@ public sealed partial class DashboardReaderRole(
         }
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two workers starting together would otherwise drop and create the same views at once.
+        await using (var serialize = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('analytics.dashboard_views'))", connection, transaction))
+        {
+            await serialize.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var tables = new List<string>();
         await using (var list = new NpgsqlCommand(
-            "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables where schemaname = $1 and tablename like any($2) order by 1",
+            "select tablename from pg_tables where schemaname = $1 and tablename like any($2) order by 1",
             connection, transaction))
         {
             list.Parameters.Add(new NpgsqlParameter { Value = EventStoreRegistration.SchemaName });
@@ -77,11 +84,32 @@ public sealed partial class DashboardReaderRole(
             }
         }
 
+        await DashboardViews.RecreateAsync(connection, transaction, EventStoreRegistration.SchemaName, tables, cancellationToken);
+
+        // Privileges in schema analytics (granted by older versions) are revoked only when the role has some: a REVOKE
+        // rewrites the catalog rows even when it changes nothing, and would race the worker's own migration grants
+        // ("tuple concurrently updated") when two workers start together.
+        await using (var held = new NpgsqlCommand(
+            "select has_schema_privilege($1, $2, 'USAGE') or exists(select 1 from information_schema.role_table_grants where grantee = $1 and table_schema = $2)",
+            connection, transaction))
+        {
+            held.Parameters.Add(new NpgsqlParameter { Value = RoleName });
+            held.Parameters.Add(new NpgsqlParameter { Value = EventStoreRegistration.SchemaName });
+            if ((bool)(await held.ExecuteScalarAsync(cancellationToken))!)
+            {
+                await using var revoke = new NpgsqlCommand(
+                    $"""
+                    revoke all on all tables in schema {EventStoreRegistration.SchemaName} from {RoleName};
+                    revoke all on schema {EventStoreRegistration.SchemaName} from {RoleName};
+                    """, connection, transaction);
+                await revoke.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
         await using var grant = new NpgsqlCommand(
             $"""
-            revoke all on all tables in schema {EventStoreRegistration.SchemaName} from {RoleName};
-            grant usage on schema {EventStoreRegistration.SchemaName} to {RoleName};
-            grant select on {string.Join(", ", tables)} to {RoleName};
+            grant usage on schema {DashboardViews.SchemaName} to {RoleName};
+            grant select on all tables in schema {DashboardViews.SchemaName} to {RoleName};
             """, connection, transaction);
         await grant.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -122,7 +150,7 @@ public sealed partial class DashboardReaderRole(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the projection tables (sat_*, tri_*)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dashboard role {Role} may read the dashboard views (projection tables without free text)")]
     private static partial void LogGranted(ILogger logger, string role);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboards get no database access: {Reason}")]
