@@ -118,7 +118,7 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
 /// error, loses a request or has a serious or critical axe-core violation. Each page's screenshot is saved with the
 /// test results (bin/.../screenshots/console-*.png).
 /// </summary>
-public sealed class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFixture<ConsolePlatformFixture>
+public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : IClassFixture<ConsolePlatformFixture>
 {
     private const string Window = $"from={ConsolePlatformFixture.From}&to={ConsolePlatformFixture.To}";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

@@ -21,6 +21,7 @@ public sealed partial class IngestFeedbackConsumer(
     IngestionMetrics metrics,
     TimeProvider clock,
     IOptions<IngestionOptions> options,
+    IngestionFaults faults,
     ILogger<IngestFeedbackConsumer> logger) : IConsumer<FeedbackEventBatch>
 {
     private static readonly Uri RefusedQueueAddress = new($"queue:{IngestionTopology.RefusedQueue}");
@@ -60,6 +61,7 @@ public sealed partial class IngestFeedbackConsumer(
             AcceptedEvent? ready = null;
             try
             {
+                faults.ThrowIfUnreadable(raw);
                 validated = FeedbackEventValidator.Validate(raw, receivedAt, options.Value.MaxFutureSkew);
                 if (validated.IsValid)
                 {
@@ -72,8 +74,8 @@ public sealed partial class IngestFeedbackConsumer(
             catch (Exception ex)
             {
                 // Whatever one event holds, it fails alone: its batch-mates go on. Only the exception's type is kept
-                // (its message could quote what the user wrote).
-                validated = new ValidatedEvent(raw, null, null, null,
+                // (its message could quote what the user wrote); its eventId and type head the refusal when they can be read.
+                validated = new ValidatedEvent(raw, ReadableEventId(raw), ReadableType(raw), null,
                     new Refusal(Refusal.Codes.Unreadable, $"the event could not be read ({ex.GetType().Name})"));
             }
 
@@ -166,6 +168,17 @@ public sealed partial class IngestFeedbackConsumer(
             }
         }, message.CancellationToken);
     }
+
+    /// <summary>The eventId of an event that could not be read, when it is a valid one (for the refused queue's x-event-id).</summary>
+    private static Guid? ReadableEventId(JsonElement raw) =>
+        raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("eventId", out var id) && id.ValueKind == JsonValueKind.String
+            && id.TryGetGuid(out var eventId) && eventId != Guid.Empty ? eventId : null;
+
+    /// <summary>The type of an event that could not be read, when it is one of the contract's (for the refused queue's x-event-type).</summary>
+    private static string? ReadableType(JsonElement raw) =>
+        raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty(FeedbackJson.TypeProperty, out var type) && type.ValueKind == JsonValueKind.String
+            ? FeedbackJson.EventTypes.Keys.FirstOrDefault(name => type.ValueEquals(name))
+            : null;
 
     /// <summary>The payload hashes of an <c>event_id_conflict</c>: the refused event's and the stored event's.</summary>
     private sealed record PayloadHashes(string Refused, string Stored);

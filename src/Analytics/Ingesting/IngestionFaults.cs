@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 
 namespace Analytics.Ingesting;
@@ -12,6 +13,8 @@ namespace Analytics.Ingesting;
 /// <item><c>Faults:KillAfterCommitOnAppend=N</c>: the process SIGKILLs itself after its N-th group commit (<see cref="GroupCommitWriter"/>)
 /// and before its messages were acknowledged.</item>
 /// <item><c>Faults:ThrowOnEventId=guid</c>: an append holding that eventId throws (a poison message).</item>
+/// <item><c>Faults:ThrowWhileReadingEventId=guid</c>: reading the event with that eventId throws, so the consumer refuses
+/// it alone as <c>unreadable</c> (no input from the wire is known to make the reader throw; this shows the path works).</item>
 /// </list>
 /// </summary>
 public sealed class IngestionFaultOptions
@@ -21,6 +24,8 @@ public sealed class IngestionFaultOptions
     public int KillAfterCommitOnAppend { get; set; }
 
     public Guid? ThrowOnEventId { get; set; }
+
+    public Guid? ThrowWhileReadingEventId { get; set; }
 }
 
 public sealed class IngestionFaults(IOptions<IngestionFaultOptions> options)
@@ -56,6 +61,16 @@ public sealed class IngestionFaults(IOptions<IngestionFaultOptions> options)
         }
     }
 
+    /// <summary>Throws while the configured eventId is read, before it is validated.</summary>
+    public void ThrowIfUnreadable(JsonElement raw)
+    {
+        if (_options.ThrowWhileReadingEventId is { } unreadable && raw.ValueKind == JsonValueKind.Object
+            && raw.TryGetProperty("eventId", out var id) && id.ValueKind == JsonValueKind.String && id.ValueEquals(unreadable.ToString()))
+        {
+            throw new UnreadableEventException($"Fault injection: event {unreadable} is configured to fail while read (Faults:ThrowWhileReadingEventId)");
+        }
+    }
+
     private static void KillSelf(string where)
     {
         Console.Error.WriteLine($"FAULT-INJECTION: killing the worker {where} (pid {Environment.ProcessId})");
@@ -66,3 +81,6 @@ public sealed class IngestionFaults(IOptions<IngestionFaultOptions> options)
 
 /// <summary>Thrown by the <c>Faults:ThrowOnEventId</c> hook.</summary>
 public sealed class PoisonEventException(string message) : Exception(message);
+
+/// <summary>Thrown by the <c>Faults:ThrowWhileReadingEventId</c> hook.</summary>
+public sealed class UnreadableEventException(string message) : Exception(message);

@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Analytics.Alerting;
+using Analytics.Contracts;
+using Analytics.Simulator;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using RabbitMQ.Client;
+
+namespace Analytics.IntegrationTests;
+
+/// <summary>
+/// Two workers, each with the detector and the alert delivery switched on, as a scaled-out deployment runs them. Only
+/// the leader (advisory lock) detects; when it dies, the other worker takes the lock, restores the active alert from
+/// analytics.alerts and resolves it when the cell recovers, without raising it again. Both workers deliver the outbox
+/// side by side, and every notification arrives exactly once on each channel.
+/// </summary>
+public sealed class AlertLeaderChangeTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
+    private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly CellKey Cell = new("atlas", "2026-11", "browsing");
+    private const string CellLabels = "capability=\"browsing\",model=\"atlas\",version=\"2026-11\"";
+    private readonly ConcurrentQueue<JsonElement> _webhookBodies = new();
+    private TestPlatform _platform = null!;
+    private WebApplication _webhook = null!;
+
+    public async Task InitializeAsync()
+    {
+        _platform = await TestPlatform.CreateAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _webhook = builder.Build();
+        _webhook.MapPost("/hook", async (HttpRequest request) =>
+        {
+            _webhookBodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+            return Results.Ok();
+        });
+        await _webhook.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _webhook.DisposeAsync();
+        await _platform.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_new_leader_restores_the_active_alert_and_resolves_it_and_nothing_is_delivered_twice()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Alerts__IntervalSeconds"] = "1",
+            ["Alerts__DeliveryIntervalSeconds"] = "0.1",
+            ["Alerts__Webhooks__0__Name"] = "test",
+            ["Alerts__Webhooks__0__Url"] = _webhook.Urls.Single() + "/hook",
+            // The test-sized cell of RegressionAlertTests.
+            ["Alerts__Detector__MinimumBaselineRatings"] = "50",
+            ["Alerts__Detector__MinimumWindowRatings"] = "20",
+            ["Alerts__Detector__Shift"] = "0.1",
+            ["Alerts__Detector__MaximumDispersion"] = "1",
+            // "Regression watch leading (N active alerts restored)" names the leader and what it restored.
+            ["Logging__LogLevel__Analytics.Alerting.RegressionWatch"] = "Information",
+        };
+        var workers = new[] { await _platform.StartWorkerAsync(settings), await _platform.StartWorkerAsync(settings) };
+        await TestEnvironment.WaitUntilAsync(() => Task.FromResult(workers.Any(w => w.Output.Contains("Regression watch leading", StringComparison.Ordinal))),
+            Timeout, () => Task.FromResult($"no worker leads the regression watch:\n{Outputs(workers)}"));
+        var first = Assert.Single(workers, w => w.Output.Contains("Regression watch leading (0 active alerts restored)", StringComparison.Ordinal));
+        var second = workers.Single(w => w != first);
+
+        await using var channel = await _platform.OpenAdminChannelAsync();
+        await channel.ExchangeDeclareAsync(AlertNotification.Exchange, ExchangeType.Topic, durable: true);
+        var queue = (await channel.QueueDeclareAsync("alerts-subscriber", durable: true, exclusive: false, autoDelete: false)).QueueName;
+        await channel.QueueBindAsync(queue, AlertNotification.Exchange, "regression.*");
+
+        // atlas 2026-11 loses 50 points on browsing against 2026-10: the leader raises the alert.
+        await PublishAsync(new TrafficModel(new TrafficOptions
+        {
+            Seed = 17,
+            Start = Start,
+            VersionsShareRates = true,
+            RatingProbability = 1,
+            RatingWithdrawProbability = 0,
+            RatingFlipProbability = 0,
+            InjectRegression = new RegressionInjection(Cell.ModelId, Cell.Capability, 0.5) { ModelVersion = Cell.ModelVersion },
+        }).Generate().Take(12_000));
+        await TestEnvironment.WaitUntilAsync(async () => await ActiveAlertsAsync() == 1, Timeout,
+            async () => $"no active alert for {Cell}: {await ActiveAlertsAsync()}\n{Outputs(workers)}");
+        var alertId = await _platform.ScalarAsync<Guid>($"select alert_id from {AlertsProjection.Alerts} where state = 'active'");
+        Assert.Equal(1, await first.MetricAsync("analytics_alerts_raised_total", CellLabels));
+        Assert.Equal(1, await first.MetricAsync("analytics_alerts_active", CellLabels));
+        // The other worker waits for the lock: it has never looked at a cell.
+        Assert.Null(await second.OptionalMetricAsync("analytics_alerts_active"));
+        Assert.Null(await second.OptionalMetricAsync("analytics_alerts_raised_total"));
+        await WaitUntilEveryDeliveryIsDoneAsync(2, workers);
+        // Everything published so far is stored and counted: the new leader learns these counters as history.
+        await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
+        await TestEnvironment.WaitUntilAsync(_platform.ProjectionCaughtUpAsync, Timeout, () => Task.FromResult($"the projection did not catch up\n{Outputs(workers)}"));
+
+        // The leader dies; the other worker takes the lock and restores the alert (it did not see it being raised).
+        first.Kill();
+        await TestEnvironment.WaitUntilAsync(
+            () => Task.FromResult(second.Output.Contains("Regression watch leading (1 active alerts restored)", StringComparison.Ordinal)), Timeout,
+            () => Task.FromResult($"the second worker did not take over with the alert restored:\n{second.Output}"));
+        await TestEnvironment.WaitUntilAsync(async () => await second.OptionalMetricAsync("analytics_alerts_active", CellLabels) == 1, Timeout,
+            () => Task.FromResult($"the new leader does not report the restored alert as active:\n{second.Output}"));
+
+        // The cell recovers: the new leader resolves the alert it restored, and raises nothing.
+        await PublishAsync(new TrafficModel(new TrafficOptions
+        {
+            Seed = 18,
+            Start = Start.AddHours(3),
+            VersionsShareRates = true,
+            RatingProbability = 1,
+            RatingWithdrawProbability = 0,
+            RatingFlipProbability = 0,
+        }).Generate().Take(30_000));
+        // The projection daemon moved to the new leader too (hot/cold): the counters the detector reads keep up.
+        await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
+        await TestEnvironment.WaitUntilAsync(_platform.ProjectionCaughtUpAsync, Timeout,
+            () => Task.FromResult($"the projection did not catch up after the leader change\n{second.Output}"));
+        await TestEnvironment.WaitUntilAsync(
+            async () => await _platform.ScalarAsync<string>($"select state from {AlertsProjection.Alerts} where alert_id = '{alertId}'") == "resolved",
+            Timeout, async () => $"the restored alert was not resolved: {await ActiveAlertsAsync()} active, statistic "
+                + $"{await second.OptionalMetricAsync("analytics_alerts_statistic", CellLabels)}, cell rated by hour: {await CellHoursAsync()}\n{second.Output}");
+        Assert.Equal(1, await second.MetricAsync("analytics_alerts_resolved_total", CellLabels));
+        Assert.Null(await second.OptionalMetricAsync("analytics_alerts_raised_total"));
+        Assert.Equal(1, await _platform.ScalarAsync<long>($"select count(*) from {AlertsProjection.Alerts}"));
+        Assert.Equal(0, await second.MetricAsync("analytics_alerts_active", CellLabels));
+        await WaitUntilEveryDeliveryIsDoneAsync(4, [second]);
+
+        // Exactly once per channel and transition: the outbox rows, the exchange and the webhook agree.
+        Assert.Equal(4, await _platform.ScalarAsync<long>(
+            $"select count(*) from {AlertDeliveries.Table} where alert_id = '{alertId}' and delivered_at is not null and attempts = 1"));
+        var published = await DrainAsync(channel, queue);
+        Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], published.Select(m => m.GetProperty("type").GetString()).Order());
+        Assert.All(published, m => Assert.Equal(alertId, m.GetProperty("alertId").GetGuid()));
+        var posted = _webhookBodies.Select(b => b.GetProperty("alert")).ToList();
+        Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], posted.Select(a => a.GetProperty("type").GetString()).Order());
+        Assert.All(posted, a => Assert.Equal(alertId, a.GetProperty("alertId").GetGuid()));
+    }
+
+    private Task<long> ActiveAlertsAsync() =>
+        _platform.ScalarAsync<long>($"select count(*) from {AlertsProjection.Alerts} where state = 'active' and model_id = '{Cell.ModelId}' "
+            + $"and model_version = '{Cell.ModelVersion}' and capability = '{Cell.Capability}'");
+
+    private async Task<string> CellHoursAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_platform.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"select string_agg(to_char(hour, 'DD HH24') || ': ' || (up + down) || '/' || down, ', ' order by hour) from analytics.sat_cell_totals "
+            + $"where model_id = '{Cell.ModelId}' and model_version = '{Cell.ModelVersion}' and capability = '{Cell.Capability}'", connection);
+        return (await command.ExecuteScalarAsync())?.ToString() ?? "none";
+    }
+
+    /// <summary>Waits until the outbox holds <paramref name="rows"/> rows and every one of them is delivered.</summary>
+    private async Task WaitUntilEveryDeliveryIsDoneAsync(long rows, IEnumerable<WorkerProcess> workers) =>
+        await TestEnvironment.WaitUntilAsync(
+            async () => await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table} where delivered_at is not null") == rows
+                && await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table}") == rows,
+            Timeout, async () => $"{await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table} where delivered_at is not null")} of "
+                + $"{await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table}")} deliveries done, {rows} expected\n{Outputs(workers)}");
+
+    private async Task PublishAsync(IEnumerable<object> events)
+    {
+        await using var channel = await _platform.OpenChannelAsync();
+        foreach (var chunk in events.Chunk(200))
+        {
+            await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
+        }
+    }
+
+    private static async Task<List<JsonElement>> DrainAsync(IChannel channel, string queue)
+    {
+        var messages = new List<JsonElement>();
+        while (await channel.BasicGetAsync(queue, autoAck: true) is { } message)
+        {
+            messages.Add(JsonSerializer.Deserialize<JsonElement>(Encoding.UTF8.GetString(message.Body.Span)));
+        }
+
+        return messages;
+    }
+
+    private static string Outputs(IEnumerable<WorkerProcess> workers) =>
+        string.Join("\n---\n", workers.Select((w, i) => $"worker {i} (running: {w.IsRunning}):\n{w.Output}"));
+}
