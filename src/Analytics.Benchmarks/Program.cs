@@ -21,11 +21,11 @@ switch (args.FirstOrDefault())
     case "alerts":
         return AlertEvaluation.Run(args[1..]);
     case "read":
-        return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot(), ct);
+        return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot.Find(), ct);
     case "triage":
-        return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot(), ct);
+        return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot.Find(), ct);
     case "scale-out":
-        return await ScaleOutRun.RunAsync(args[1..], RepositoryRoot(), ct);
+        return await ScaleOutRun.RunAsync(args[1..], RepositoryRoot.Find(), ct);
 }
 
 BenchSettings? settings;
@@ -46,7 +46,7 @@ if (settings is null)
     return 0;
 }
 
-var root = RepositoryRoot();
+var root = RepositoryRoot.Find();
 AnsiConsole.MarkupLine($"[bold]Analytics ingest benchmark[/]: {settings.Events:N0} events, seed {settings.Seed}, " +
     $"{Environment.ProcessorCount} cores, {Markup.Escape(Environment.OSVersion.ToString())}");
 
@@ -243,19 +243,3 @@ if (settings.Markdown)
 }
 
 return failures.Count == 0 ? 0 : 1;
-
-static string RepositoryRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-    {
-        for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Analytics.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-    }
-
-    throw new InvalidOperationException("Run from inside the repository (Analytics.sln not found above the current directory).");
-}

@@ -81,7 +81,7 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
                 + $"clustered {await TriageFeedback.ClusteredCountAsync(Platform, ClusterModel)}, alerts by state: "
                 + $"{await Platform.ScalarAsync<string>("select coalesce(string_agg(model_id || '@' || model_version || ' ' || capability || ' ' || state, '; '), 'none') from analytics.alerts")}\n{Worker.Output}");
 
-        var port = FreePort();
+        var port = FreePort.Next();
         BaseUrl = $"http://127.0.0.1:{port}";
         Api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, Platform)
             .UseSetting("Urls", BaseUrl)
@@ -107,12 +107,6 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
         await Platform.DisposeAsync();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>

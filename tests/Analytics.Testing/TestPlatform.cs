@@ -1,11 +1,11 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using Analytics.Conversations;
 using Analytics.Ingesting;
+using Analytics.Testing;
 using Npgsql;
 using RabbitMQ.Client;
 
+// The namespace the test projects have always used for this type: their files keep compiling unchanged.
 namespace Analytics.IntegrationTests;
 
 /// <summary>
@@ -16,16 +16,13 @@ namespace Analytics.IntegrationTests;
 public sealed class TestPlatform : IAsyncDisposable
 {
     private readonly List<WorkerProcess> _workers = [];
-    private readonly HttpClient _management;
+    private readonly ServiceIsolation _isolation = TestEnvironment.Isolation();
     private IConnection? _connection;
     private IConnection? _publisherConnection;
 
     private TestPlatform(string name)
     {
         Name = name;
-        _management = new HttpClient { BaseAddress = new Uri($"http://{TestEnvironment.RabbitHost}:{TestEnvironment.RabbitManagementPort}/api/") };
-        _management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{TestEnvironment.RabbitUser}:{TestEnvironment.RabbitPassword}")));
         ConnectionString = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresAdmin) { Database = name, MaxPoolSize = 20 }.ConnectionString;
         AppConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString)
         {
@@ -71,21 +68,14 @@ public sealed class TestPlatform : IAsyncDisposable
     public static async Task<TestPlatform> CreateAsync()
     {
         var platform = new TestPlatform($"it_{Guid.NewGuid():N}"[..20]);
-        await using (var admin = new NpgsqlConnection(TestEnvironment.PostgresAdmin))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"create database {platform.Name}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        (await platform._management.PutAsync($"vhosts/{platform.Name}", null)).EnsureSuccessStatusCode();
-        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitUser}",
-            new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        await platform._isolation.CreateDatabaseAsync(platform.Name);
         // The same permissions as services-up.sh gives them in vhost analytics.
-        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitWorkerUser}",
-            new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
-        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitPublisherUser}",
-            new { configure = "^analytics\\.ingest$", write = "^analytics\\.ingest$", read = "^$" })).EnsureSuccessStatusCode();
+        await platform._isolation.CreateVhostAsync(platform.Name, new Dictionary<string, VhostPermissions>
+        {
+            [TestEnvironment.RabbitUser] = ServiceIsolation.Everything,
+            [TestEnvironment.RabbitWorkerUser] = ServiceIsolation.Everything,
+            [TestEnvironment.RabbitPublisherUser] = new("^analytics\\.ingest$", "^analytics\\.ingest$", "^$"),
+        });
         return platform;
     }
 
@@ -160,8 +150,7 @@ public sealed class TestPlatform : IAsyncDisposable
     public async Task<uint> ReadySoFarAsync(string queue) => await QueueExistsAsync(queue) ? await ReadyMessageCountAsync(queue) : 0;
 
     /// <summary>Whether a queue exists in the test vhost (a refused or error queue appears with its first message).</summary>
-    public async Task<bool> QueueExistsAsync(string queue) =>
-        (await _management.GetAsync($"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}")).StatusCode != System.Net.HttpStatusCode.NotFound;
+    public async Task<bool> QueueExistsAsync(string queue) => await _isolation.QueueAsync(Name, queue) is not null;
 
     /// <summary>
     /// Waits until a queue is quiet: no message ready and none delivered but unacknowledged, so nothing a worker
@@ -176,8 +165,8 @@ public sealed class TestPlatform : IAsyncDisposable
         (long Ready, long Unacknowledged, uint AmqpReady) last = default;
         await TestEnvironment.WaitUntilAsync(async () =>
             {
-                var figures = await _management.GetFromJsonAsync<System.Text.Json.JsonElement>(
-                    $"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}");
+                var figures = await _isolation.QueueAsync(Name, queue)
+                    ?? throw new InvalidOperationException($"queue {queue} does not exist in vhost {Name}");
                 last = (Figure(figures, "messages_ready"), Figure(figures, "messages_unacknowledged"), await ReadyMessageCountAsync(queue));
                 if (last is not (0, 0, 0))
                 {
@@ -327,26 +316,8 @@ public sealed class TestPlatform : IAsyncDisposable
             }
         }
 
-        await _management.DeleteAsync($"vhosts/{Name}");
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
-        await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop database if exists {Name} with (force)", admin);
-        // An autovacuum worker in the database cannot be terminated by a non-superuser (42501): wait until it is done.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await drop.ExecuteNonQueryAsync();
-                break;
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-
-        _management.Dispose();
+        await _isolation.DeleteVhostAsync(Name);
+        await _isolation.DropDatabaseAsync(Name);
+        _isolation.Dispose();
     }
 }
