@@ -61,23 +61,35 @@ public sealed partial class ChildProcess : IAsyncDisposable
         Path.Combine(repositoryRoot, "src", project, "bin", configuration, "net10.0");
 
     /// <summary><c>dotnet build</c> of src/&lt;project&gt;; throws with the compiler's output when it fails.</summary>
-    public static async Task BuildAsync(string repositoryRoot, string project, string configuration, CancellationToken cancellationToken)
+    public static Task BuildAsync(string repositoryRoot, string project, string configuration, CancellationToken cancellationToken) =>
+        RunToEndAsync("dotnet", ["build", Path.Combine(repositoryRoot, "src", project, $"{project}.csproj"), "-c", configuration, "-nologo", "-v", "q"],
+            repositoryRoot, [], TimeSpan.FromMinutes(30), cancellationToken);
+
+    /// <summary>
+    /// Runs a command to its end (a build, a script) and returns what it wrote to stdout and stderr; throws with that
+    /// output when it exits with another code than 0, and kills it when it takes longer than <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<string> RunToEndAsync(string fileName, IEnumerable<string> arguments, string workingDirectory,
+        IEnumerable<KeyValuePair<string, string>> environment, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var path = Path.Combine(repositoryRoot, "src", project, $"{project}.csproj");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "build", path, "-c", configuration, "-nologo", "-v", "q" })
+        var command = $"{Path.GetFileName(fileName)} {string.Join(' ', arguments)}";
+        using var process = Process.Start(StartInfo(fileName, arguments, workingDirectory, environment))!;
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        patience.CancelAfter(timeout);
+        try
         {
-            start.ArgumentList.Add(arg);
+            await process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{command} did not finish in {timeout.TotalSeconds:0} s");
         }
 
-        using var build = Process.Start(start)!;
-        var output = build.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = build.StandardError.ReadToEndAsync(cancellationToken);
-        await build.WaitForExitAsync(cancellationToken);
-        if (build.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet build of {project} failed:\n{await output}\n{await error}");
-        }
+        var output = await stdout + await stderr;
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{command} failed ({process.ExitCode}):\n{output}");
     }
 
     /// <summary>
@@ -96,18 +108,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
             throw new FileNotFoundException($"{dll} is missing: build {project} ({configuration}) first");
         }
 
-        var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
+        var start = StartInfo("dotnet", [dll, .. arguments], directory, environment);
         var log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
         var process = new Process { StartInfo = start };
         var child = new ChildProcess(process, project, log, logPath, gracefulStop);
@@ -117,6 +118,24 @@ public sealed partial class ChildProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
+    }
+
+    private static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> arguments, string workingDirectory,
+        IEnumerable<KeyValuePair<string, string>> environment)
+    {
+        var start = new ProcessStartInfo(fileName, arguments)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return start;
     }
 
     /// <summary>The port the host reported it listens on ("Now listening on: http://127.0.0.1:PORT"), null until then.</summary>
