@@ -18,8 +18,8 @@ public static class ScaleOutRun
 {
     private const string Usage = """
         scale-out [--conversations 3000] [--rate 150] [--logs DIR]
-          Needs ConnectionStrings__Marten, RabbitMq__Uri and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh);
-          the worker and the API must be built in Release. infra/scripts/scale-out.sh does all of that.
+          Reads PG_PORT, RABBITMQ_PORT and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh); the worker and
+          the API must be built in Release. infra/scripts/scale-out.sh does all of that.
         """;
 
     public static async Task<int> RunAsync(string[] args, string root, CancellationToken ct)
@@ -46,23 +46,15 @@ public static class ScaleOutRun
             }
         }
 
-        var adminConnection = Environment.GetEnvironmentVariable("ConnectionStrings__Marten");
-        var amqp = Environment.GetEnvironmentVariable("RabbitMq__Uri");
-        var managementPort = Environment.GetEnvironmentVariable("RABBITMQ_MANAGEMENT_PORT") ?? "15672";
-        if (adminConnection is null || amqp is null)
-        {
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
+        // The administrators, at the addresses infra/scripts/services-env.sh exports (PG_PORT, RABBITMQ_PORT,
+        // RABBITMQ_MANAGEMENT_PORT), as for the other benchmarks: the run creates its own database and vhost.
+        var bench = new BenchSettings();
         Directory.CreateDirectory(logs);
         var run = $"scaleout_{DateTime.UtcNow:MMddHHmmss}";
-        var amqpUri = new UriBuilder(amqp) { Path = run }.Uri;
-        var connectionString = new NpgsqlConnectionStringBuilder(adminConnection) { Database = run, MaxPoolSize = 20 }.ConnectionString;
-        var user = Uri.UnescapeDataString(amqpUri.UserInfo.Split(':')[0]);
-        var password = Uri.UnescapeDataString(amqpUri.UserInfo.Split(':')[1]);
-        using var services = new ServiceIsolation(adminConnection, new Uri($"http://127.0.0.1:{managementPort}/"), user, password);
-        await services.CreateVhostAsync(run, new Dictionary<string, VhostPermissions> { [user] = ServiceIsolation.Everything }, ct);
+        var amqpUri = new Uri(bench.AmqpUri(run));
+        var connectionString = new NpgsqlConnectionStringBuilder(bench.PostgresAdmin) { Database = run, MaxPoolSize = 20 }.ConnectionString;
+        using var services = new ServiceIsolation(bench.PostgresAdmin, bench.Management, bench.User, bench.Password);
+        await services.CreateVhostAsync(run, new Dictionary<string, VhostPermissions> { [bench.User] = ServiceIsolation.Everything }, ct);
         await services.CreateDatabaseAsync(run, ct);
 
         Console.WriteLine($"scale-out run {run}: database {run}, vhost {run}, logs in {logs}");

@@ -17,8 +17,8 @@ public sealed class TestPlatform : IAsyncDisposable
 {
     private readonly List<WorkerProcess> _workers = [];
     private readonly ServiceIsolation _isolation = TestEnvironment.Isolation();
-    private IConnection? _connection;
-    private IConnection? _publisherConnection;
+    private readonly ConfirmChannels _adminChannels;
+    private readonly ConfirmChannels _publisherChannels;
 
     private TestPlatform(string name)
     {
@@ -32,6 +32,8 @@ public sealed class TestPlatform : IAsyncDisposable
         AmqpUri = AmqpUriFor(TestEnvironment.RabbitUser, TestEnvironment.RabbitPassword);
         WorkerAmqpUri = AmqpUriFor(TestEnvironment.RabbitWorkerUser, TestEnvironment.RabbitWorkerPassword);
         PublisherAmqpUri = AmqpUriFor(TestEnvironment.RabbitPublisherUser, TestEnvironment.RabbitPublisherPassword);
+        _adminChannels = new ConfirmChannels(AmqpUri);
+        _publisherChannels = new ConfirmChannels(PublisherAmqpUri);
     }
 
     public string Name { get; }
@@ -101,32 +103,10 @@ public sealed class TestPlatform : IAsyncDisposable
     }
 
     /// <summary>A channel with publisher confirms as the chat services' user: it may publish to the ingestion exchange, nothing else.</summary>
-    public async Task<IChannel> OpenChannelAsync()
-    {
-        if (_publisherConnection is { IsOpen: false })
-        {
-            _publisherConnection.Dispose(); // closed by a broker restart (fault suite): connect again
-            _publisherConnection = null;
-        }
-
-        _publisherConnection ??= await new ConnectionFactory { Uri = PublisherAmqpUri }.CreateConnectionAsync();
-        return await _publisherConnection.CreateChannelAsync(new CreateChannelOptions(
-            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-    }
+    public Task<IChannel> OpenChannelAsync() => _publisherChannels.OpenAsync();
 
     /// <summary>A channel as the administrator: to inspect and drain queues, or to subscribe like another service.</summary>
-    public async Task<IChannel> OpenAdminChannelAsync()
-    {
-        if (_connection is { IsOpen: false })
-        {
-            _connection.Dispose(); // closed by a broker restart (fault suite): connect again
-            _connection = null;
-        }
-
-        _connection ??= await new ConnectionFactory { Uri = AmqpUri }.CreateConnectionAsync();
-        return await _connection.CreateChannelAsync(new CreateChannelOptions(
-            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-    }
+    public Task<IChannel> OpenAdminChannelAsync() => _adminChannels.OpenAsync();
 
     /// <summary>Publishes plain JSON (no MassTransit envelope) to the ingestion exchange, with confirms.</summary>
     public async Task PublishRawAsync(IChannel channel, string body, string? contentType = "application/json")
@@ -307,17 +287,39 @@ public sealed class TestPlatform : IAsyncDisposable
             await worker.DisposeAsync();
         }
 
-        foreach (var connection in new[] { _connection, _publisherConnection })
-        {
-            if (connection is not null)
-            {
-                await connection.CloseAsync();
-                connection.Dispose();
-            }
-        }
+        await _adminChannels.DisposeAsync();
+        await _publisherChannels.DisposeAsync();
 
         await _isolation.DeleteVhostAsync(Name);
         await _isolation.DropDatabaseAsync(Name);
         _isolation.Dispose();
+    }
+
+    /// <summary>One connection, opened on first use and again after a broker restart closed it (fault suite), for channels with publisher confirms.</summary>
+    private sealed class ConfirmChannels(Uri uri) : IAsyncDisposable
+    {
+        private IConnection? _connection;
+
+        public async Task<IChannel> OpenAsync()
+        {
+            if (_connection is { IsOpen: false })
+            {
+                _connection.Dispose();
+                _connection = null;
+            }
+
+            _connection ??= await new ConnectionFactory { Uri = uri }.CreateConnectionAsync();
+            return await _connection.CreateChannelAsync(new CreateChannelOptions(
+                publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_connection is not null)
+            {
+                await _connection.CloseAsync();
+                _connection.Dispose();
+            }
+        }
     }
 }

@@ -74,48 +74,16 @@ public static class SatisfactionTables
         // capabilities (a response with two capabilities counts once there). Slices kept: surface, custom
         // instructions (true/false), experiment arm — locale, profile and variant stay in the facts, to keep the
         // row count bounded by hours × model versions × (capabilities + 1) × surfaces × 2 × arms.
-        var cells = new Table(SatisfactionProjection.Cells);
-        cells.AddColumn<DateTimeOffset>("hour").AsPrimaryKey();
-        cells.AddColumn<string>("model_id").AsPrimaryKey();
-        cells.AddColumn<string>("model_version").AsPrimaryKey();
-        cells.AddColumn<string>("capability").AsPrimaryKey();
-        cells.AddColumn<string>("surface").AsPrimaryKey();
-        cells.AddColumn<string>("custom_instructions").AsPrimaryKey();
-        cells.AddColumn<string>("experiment_arm").AsPrimaryKey();
-        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
-        {
-            cells.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
-        }
-
-        cells.Indexes.Add(new IndexDefinition("ix_sat_cells_spent") { Columns = ["model_id"], Predicate = SpentCell });
+        var cells = CounterTable(SatisfactionProjection.Cells, "ix_sat_cells_spent",
+            "hour", "model_id", "model_version", "capability", "surface", "custom_instructions", "experiment_arm");
 
         // The same counters without slices: their row count is bounded by hours × model versions × (capabilities + 1)
         // whatever the traffic, which keeps the unsliced matrix and over-time queries cheap.
-        var totals = new Table(SatisfactionProjection.CellTotals);
-        totals.AddColumn<DateTimeOffset>("hour").AsPrimaryKey();
-        totals.AddColumn<string>("model_id").AsPrimaryKey();
-        totals.AddColumn<string>("model_version").AsPrimaryKey();
-        totals.AddColumn<string>("capability").AsPrimaryKey();
-        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
-        {
-            totals.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
-        }
-
-        totals.Indexes.Add(new IndexDefinition("ix_sat_cell_totals_spent") { Columns = ["model_id"], Predicate = SpentCell });
+        var totals = CounterTable(SatisfactionProjection.CellTotals, "ix_sat_cell_totals_spent", "hour", "model_id", "model_version", "capability");
 
         // The unsliced counters again per UTC day, so that a window of weeks reads days (plus the hours of its partial
         // first and last day) rather than every hour.
-        var days = new Table(SatisfactionProjection.CellDays);
-        days.AddColumn<DateTimeOffset>("day").AsPrimaryKey();
-        days.AddColumn<string>("model_id").AsPrimaryKey();
-        days.AddColumn<string>("model_version").AsPrimaryKey();
-        days.AddColumn<string>("capability").AsPrimaryKey();
-        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
-        {
-            days.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
-        }
-
-        days.Indexes.Add(new IndexDefinition("ix_sat_cell_days_spent") { Columns = ["model_id"], Predicate = SpentCell });
+        var days = CounterTable(SatisfactionProjection.CellDays, "ix_sat_cell_days_spent", "day", "model_id", "model_version", "capability");
 
         // Thumbs-down reasons per unsliced cell and hour: how many turns of the cell are currently rated down with that
         // reason (a down with two reasons counts under both; a flip or a withdrawal takes it out again). Keyed for the
@@ -131,6 +99,28 @@ public static class SatisfactionTables
         reasons.Indexes.Add(new IndexDefinition("ix_sat_cell_reasons_spent") { Columns = ["model_id"], Predicate = "down = 0" });
 
         return [conversations, responses, ratings, comparisons, cells, totals, days, reasons, Analytics.Comparisons.ComparisonPairCounts.Definition()];
+    }
+
+    /// <summary>
+    /// A counter table: the key (a time bucket first, timestamptz; the rest text), the counters (bigint, 0 by default),
+    /// and a partial index of the rows that count nothing (<see cref="SpentCell"/>), which the page statement deletes.
+    /// </summary>
+    private static Table CounterTable(string name, string spentIndex, string bucket, params string[] key)
+    {
+        var table = new Table(name);
+        table.AddColumn<DateTimeOffset>(bucket).AsPrimaryKey();
+        foreach (var column in key)
+        {
+            table.AddColumn<string>(column).AsPrimaryKey();
+        }
+
+        foreach (var counter in new[] { "responses", "rated", "up", "down", "regenerations", "latency_sum" })
+        {
+            table.AddColumn<long>(counter).NotNull().DefaultValueByExpression("0");
+        }
+
+        table.Indexes.Add(new IndexDefinition(spentIndex) { Columns = ["model_id"], Predicate = SpentCell });
+        return table;
     }
 
     /// <summary>Each table with its primary key columns (the order in which to compare them row for row).</summary>
