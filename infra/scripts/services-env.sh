@@ -62,9 +62,9 @@ export PG_MAX_CONNECTIONS="${PG_MAX_CONNECTIONS:-200}"
 # durability-neutral: memory and checkpoint spacing only (fsync, synchronous_commit and full_page_writes stay on). A
 # projection rebuild writes ~10 MB of WAL per 10,000-event daemon page: with the defaults (128MB shared buffers, 4MB WAL
 # buffers, max_wal_size 1GB) a 1M-event rebuild set off a WAL-triggered checkpoint and its backends wrote dirty buffers
-# and WAL themselves (docs/performance.md, read side, 2026-11-28 run B).
+# and WAL themselves (docs/performance-archive.md, read side, 2026-11-28 run B).
 # Shared buffers follow the machine (about a sixth of its memory, 512MB to 4GB): at 10M events 512MB left the backends
-# reading and writing data pages themselves during ingestion + projection (performance.md, read side, 2026-12-04 run A).
+# reading and writing data pages themselves during ingestion + projection (performance-archive.md, read side, 2026-12-04 run A).
 if [[ -z ${PG_SHARED_BUFFERS:-} ]]; then
   _mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 0)
   if ((_mem_mb >= 24000)); then PG_SHARED_BUFFERS=4GB

@@ -33,7 +33,8 @@ public static class AlertEvaluation
         var settings = Settings.Parse(args);
         if (settings is null)
         {
-            Console.WriteLine(Usage);
+            Console.Error.WriteLine($"unknown option or missing value in: {string.Join(' ', args)}");
+            Console.Error.WriteLine(Usage);
             return 2;
         }
 
@@ -335,6 +336,13 @@ public static class AlertEvaluation
         double Shift, double Margin, double Threshold, double RecoveryThreshold, long MinBaseline, long MinWindow, double[] NaiveThresholds,
         long NaiveMinRatings, bool Markdown)
     {
+        /// <summary>The options that take a value; anything else (a typo included) is refused with the usage.</summary>
+        private static readonly HashSet<string> Options =
+        [
+            "runs", "conversations-per-minute", "warmup-hours", "hours-after", "drop", "shift", "margin", "threshold",
+            "recovery-threshold", "min-baseline", "min-window", "naive-thresholds", "naive-min-ratings",
+        ];
+
         public static Settings? Parse(string[] args)
         {
             var values = new Dictionary<string, string>();
@@ -345,7 +353,7 @@ public static class AlertEvaluation
                 {
                     markdown = true;
                 }
-                else if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+                else if (args[i].StartsWith("--", StringComparison.Ordinal) && Options.Contains(args[i][2..]) && i + 1 < args.Length)
                 {
                     values[args[i][2..]] = args[++i];
                 }

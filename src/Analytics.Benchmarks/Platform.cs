@@ -143,7 +143,7 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
         }
     }
 
-    private async Task WaitForConsumerAsync(WorkerProcess worker, string vhost, CancellationToken cancellationToken)
+    private async Task WaitForConsumerAsync(ChildProcess worker, string vhost, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         while (await isolation.ConsumersAsync(vhost, Queue, cancellationToken) < 1)
@@ -162,7 +162,7 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
         }
     }
 
-    private static async Task<long> WaitForEventsAsync(NpgsqlDataSource dataSource, WorkerProcess worker, long expected, Task publishing,
+    private static async Task<long> WaitForEventsAsync(NpgsqlDataSource dataSource, ChildProcess worker, long expected, Task publishing,
         string name, List<(string Scenario, string Top)>? topSnapshots, CancellationToken cancellationToken)
     {
         long last = -1;

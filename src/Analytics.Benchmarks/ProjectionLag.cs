@@ -114,7 +114,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         return results;
     }
 
-    private async Task<LagResult> MeasureAsync(NpgsqlDataSource dataSource, IChannel channel, WorkerProcess worker, string vhost,
+    private async Task<LagResult> MeasureAsync(NpgsqlDataSource dataSource, IChannel channel, ChildProcess worker, string vhost,
         Workload workload, int rate, CancellationToken cancellationToken)
     {
         var events = new List<(double T, long Seq)>();
@@ -305,7 +305,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
     }
 
     /// <summary>Waits until <paramref name="expected"/> events of this run are stored and the projection reached max(seq_id).</summary>
-    private async Task WaitCaughtUpAsync(NpgsqlDataSource dataSource, WorkerProcess worker, long expected, TimeSpan timeout,
+    private async Task WaitCaughtUpAsync(NpgsqlDataSource dataSource, ChildProcess worker, long expected, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
@@ -344,7 +344,7 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         }
     }
 
-    private async Task WaitForConsumerAsync(WorkerProcess worker, string vhost, CancellationToken cancellationToken)
+    private async Task WaitForConsumerAsync(ChildProcess worker, string vhost, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         while (await isolation.ConsumersAsync(vhost, Queue, cancellationToken) < 1)

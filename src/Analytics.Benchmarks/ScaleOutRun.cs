@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
 using Analytics.Conversations;
 using Analytics.FaultTests;
 using Analytics.Ingesting;
@@ -21,8 +18,8 @@ public static class ScaleOutRun
 {
     private const string Usage = """
         scale-out [--conversations 3000] [--rate 150] [--logs DIR]
-          Needs ConnectionStrings__Marten, RabbitMq__Uri and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh);
-          the worker and the API must be built in Release. infra/scripts/scale-out.sh does all of that.
+          Reads PG_PORT, RABBITMQ_PORT and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh); the worker and
+          the API must be built in Release. infra/scripts/scale-out.sh does all of that.
         """;
 
     public static async Task<int> RunAsync(string[] args, string root, CancellationToken ct)
@@ -49,31 +46,16 @@ public static class ScaleOutRun
             }
         }
 
-        var adminConnection = Environment.GetEnvironmentVariable("ConnectionStrings__Marten");
-        var amqp = Environment.GetEnvironmentVariable("RabbitMq__Uri");
-        var managementPort = Environment.GetEnvironmentVariable("RABBITMQ_MANAGEMENT_PORT") ?? "15672";
-        if (adminConnection is null || amqp is null)
-        {
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
+        // The administrators, at the addresses infra/scripts/services-env.sh exports (PG_PORT, RABBITMQ_PORT,
+        // RABBITMQ_MANAGEMENT_PORT), as for the other benchmarks: the run creates its own database and vhost.
+        var bench = new BenchSettings();
         Directory.CreateDirectory(logs);
         var run = $"scaleout_{DateTime.UtcNow:MMddHHmmss}";
-        var amqpUri = new UriBuilder(amqp) { Path = run }.Uri;
-        var connectionString = new NpgsqlConnectionStringBuilder(adminConnection) { Database = run, MaxPoolSize = 20 }.ConnectionString;
-        var user = Uri.UnescapeDataString(amqpUri.UserInfo.Split(':')[0]);
-        var password = Uri.UnescapeDataString(amqpUri.UserInfo.Split(':')[1]);
-        using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}/api/") };
-        management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        (await management.PutAsync($"vhosts/{run}", null, ct)).EnsureSuccessStatusCode();
-        (await management.PutAsJsonAsync($"permissions/{run}/{user}", new { configure = ".*", write = ".*", read = ".*" }, ct)).EnsureSuccessStatusCode();
-        await using (var admin = new NpgsqlConnection(adminConnection))
-        {
-            await admin.OpenAsync(ct);
-            await using var create = new NpgsqlCommand($"create database {run}", admin);
-            await create.ExecuteNonQueryAsync(ct);
-        }
+        var amqpUri = new Uri(bench.AmqpUri(run));
+        var connectionString = new NpgsqlConnectionStringBuilder(bench.PostgresAdmin) { Database = run, MaxPoolSize = 20 }.ConnectionString;
+        using var services = new ServiceIsolation(bench.PostgresAdmin, bench.Management, bench.User, bench.Password);
+        await services.CreateVhostAsync(run, new Dictionary<string, VhostPermissions> { [bench.User] = ServiceIsolation.Everything }, ct);
+        await services.CreateDatabaseAsync(run, ct);
 
         Console.WriteLine($"scale-out run {run}: database {run}, vhost {run}, logs in {logs}");
         var workerEnvironment = new Dictionary<string, string>
@@ -82,14 +64,14 @@ public static class ScaleOutRun
             ["RabbitMq__Uri"] = amqpUri.ToString(),
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        var workers = new List<WorkerProcess>();
+        var workers = new List<ChildProcess>();
         var apis = new List<ApiProcess>();
         try
         {
             var clock = Stopwatch.StartNew();
             for (var i = 1; i <= 2; i++)
             {
-                workers.Add(WorkerProcess.Start(root, new Dictionary<string, string>(workerEnvironment) { ["Urls"] = $"http://127.0.0.1:{FreePort()}" },
+                workers.Add(WorkerProcess.Start(root, new Dictionary<string, string>(workerEnvironment) { ["Urls"] = "http://127.0.0.1:0" },
                     Path.Combine(logs, $"worker-{i}.log")));
                 await WaitAsync(async () => await ConsumersAsync(amqpUri) >= workers.Count, TimeSpan.FromMinutes(2), $"worker {i} consuming", ct);
             }
@@ -159,12 +141,8 @@ public static class ScaleOutRun
                 await api.DisposeAsync();
             }
 
-            await management.DeleteAsync($"vhosts/{run}", CancellationToken.None);
-            NpgsqlConnection.ClearAllPools();
-            await using var admin = new NpgsqlConnection(adminConnection);
-            await admin.OpenAsync(CancellationToken.None);
-            await using var drop = new NpgsqlCommand($"drop database if exists {run} with (force)", admin);
-            await drop.ExecuteNonQueryAsync(CancellationToken.None);
+            await services.DeleteVhostAsync(run);
+            await services.DropDatabaseAsync(run);
         }
     }
 
@@ -225,13 +203,6 @@ public static class ScaleOutRun
                 >= coalesce((select max(seq_id) from {EventStoreRegistration.SchemaName}.mt_events), 0)
             """, connection);
         return (bool)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Queries the satisfaction matrix on one API host every 100 ms and counts answers and failures.</summary>

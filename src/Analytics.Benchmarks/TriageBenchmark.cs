@@ -16,8 +16,8 @@ namespace Analytics.Benchmarks;
 /// text once) and on texts made distinct (every item embedded). (2) Delay: the real worker in its own vhost and
 /// database, fed a steady rate of thumbs-down conversations; per item, the delay from its rating being stored
 /// (mt_events timestamp) to its row in a cluster (tri_cluster_items.clustered_at), both on the database clock.
-/// Service ports come from the same variables as the tests (ANALYTICS_TEST_PG, ANALYTICS_TEST_RABBITMQ_PORT,
-/// ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT), defaults as in infra/scripts.
+/// Service ports come from the variables infra/scripts/services-env.sh exports (PG_PORT, RABBITMQ_PORT,
+/// RABBITMQ_MANAGEMENT_PORT), as for the other benchmarks; defaults as in infra/scripts.
 /// </summary>
 public static class TriageBenchmark
 {
@@ -135,13 +135,7 @@ public static class TriageBenchmark
 
     private static async Task DelayAsync(string root, int rate, int seconds, bool build, CancellationToken ct)
     {
-        var admin = Environment.GetEnvironmentVariable("ANALYTICS_TEST_PG") ?? "Host=127.0.0.1;Port=5432;Database=analytics;Username=analytics;Password=analytics";
-        var bench = new BenchSettings
-        {
-            RabbitPort = int.Parse(Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PORT") ?? "5672", CultureInfo.InvariantCulture),
-            Management = new Uri($"http://127.0.0.1:{Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_MANAGEMENT_PORT") ?? "15672"}/"),
-            PostgresAdmin = new NpgsqlConnectionStringBuilder(admin) { Database = "postgres" }.ConnectionString,
-        };
+        var bench = new BenchSettings(); // the services' addresses as infra/scripts/services-env.sh exports them
         if (build)
         {
             AnsiConsole.MarkupLine("Building the worker (Release)...");

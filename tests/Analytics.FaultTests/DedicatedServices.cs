@@ -87,43 +87,8 @@ public sealed class DedicatedServices : IAsyncLifetime
     /// <summary>infra/scripts/services-restart.sh postgres|rabbitmq against these servers.</summary>
     public Task<string> RestartAsync(string service) => RunScriptAsync("services-restart.sh", TimeSpan.FromMinutes(2), service);
 
-    private async Task<string> RunScriptAsync(string script, TimeSpan timeout, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Path.Combine(Root, "infra", "scripts", script), arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Root,
-        };
-        foreach (var (key, value) in _environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = new StringBuilder();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancellation = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancellation.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{script} {string.Join(' ', arguments)} did not finish in {timeout.TotalSeconds:0} s");
-        }
-
-        output.Append(await stdout).Append(await stderr);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{script} {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{output}");
-        }
-
-        return output.ToString();
-    }
+    private Task<string> RunScriptAsync(string script, TimeSpan timeout, params string[] arguments) =>
+        ChildProcess.RunToEndAsync(Path.Combine(Root, "infra", "scripts", script), arguments, Root, _environment, timeout);
 
     private static uint StableHash(string text)
     {

@@ -14,23 +14,8 @@ using Npgsql;
 namespace Analytics.IntegrationTests;
 
 /// <summary>The API host over the real event store: a conversation's recorded history.</summary>
-public sealed class ConversationEventsApiTests : IAsyncLifetime
+public sealed class ConversationEventsApiTests : ApiPlatformTest
 {
-    private TestPlatform _platform = null!;
-    private WebApplicationFactory<Program> _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        _api = ApiClients.For(_platform);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_conversation_returns_its_events_in_stream_order_and_appending_them_again_changes_nothing()
     {

@@ -12,23 +12,9 @@ namespace Analytics.IntegrationTests;
 /// skew is stored, one beyond it is refused alone as invalid_field, and the stored one does not move the triage
 /// growth window past the current time.
 /// </summary>
-public sealed class FutureSkewIngestionTests : IAsyncLifetime
+public sealed class FutureSkewIngestionTests : ApiPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private TestPlatform _platform = null!;
-    private WebApplicationFactory<Program> _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        _api = ApiClients.For(_platform);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
 
     [Fact]
     public async Task Events_inside_the_configured_skew_are_stored_those_beyond_it_refused_and_the_triage_window_stays_at_now()

@@ -8,23 +8,9 @@ using Npgsql;
 namespace Analytics.IntegrationTests;
 
 /// <summary>Seeded personal data never reaches the event store, the projections, the logs or the API.</summary>
-public sealed class PiiRedactionTests : IAsyncLifetime
+public sealed class PiiRedactionTests : ApiPlatformTest
 {
     private static readonly string[] Seeded = ["pii.probe@example.com", "@example.", "+1 415 555 0134", "555 0134", "4111 1111 1111 1111", "203.0.113.7"];
-    private TestPlatform _platform = null!;
-    private WebApplicationFactory<Program> _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        _api = ApiClients.For(_platform);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
 
     [Fact]
     public async Task Comments_and_excerpts_are_redacted_before_they_are_stored()

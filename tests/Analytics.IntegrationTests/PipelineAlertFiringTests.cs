@@ -90,7 +90,7 @@ public sealed partial class PipelineAlertFiringTests
                     static_configs:
                       - targets: ["127.0.0.1:{workerPort}"]
                 """);
-            var port = FreePort();
+            var port = FreePort.Next();
             var start = new ProcessStartInfo(binary,
             [
                 $"--config.file={Path.Combine(directory, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(directory, "data")}",
@@ -168,12 +168,6 @@ public sealed partial class PipelineAlertFiringTests
             }
         }
 
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
     }
 
     [GeneratedRegex(@"(\[|offset |for: )(\d+)m\b")]

@@ -16,22 +16,19 @@ using Npgsql;
 namespace Analytics.IntegrationTests;
 
 /// <summary>Leaderboard, head-to-head, conversation drill-down and preference export over a hand-made conversation.</summary>
-public sealed class ReadApiTests : IAsyncLifetime
+public sealed class ReadApiTests : ApiPlatformTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 20, 10, 0, 0, TimeSpan.Zero);
     private static readonly ModelRef New = new("atlas", "2026-11");
     private static readonly ModelRef Old = new("atlas", "2026-10");
     private const string Window = "from=2026-11-19T00:00:00Z&to=2026-11-21T00:00:00Z";
-    private TestPlatform _platform = null!;
-    private WebApplicationFactory<Program> _api = null!;
     private readonly Guid _conversation = Guid.NewGuid();
     private readonly Guid _first = Guid.NewGuid();
     private readonly Guid _regenerated = Guid.NewGuid();
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _platform = await TestPlatform.CreateAsync();
-        _api = ApiClients.For(_platform);
+        await base.InitializeAsync();
         var store = (DocumentStore)_api.Services.GetRequiredService<IDocumentStore>();
         var appender = new FeedbackAppender(store, _api.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
 
@@ -56,12 +53,6 @@ public sealed class ReadApiTests : IAsyncLifetime
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
         await daemon.StopAllAsync();
         store.ReleaseProjectionWakeup(); // left open as the application role, it keeps the database from being dropped
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        await _platform.DisposeAsync();
     }
 
     [Fact]

@@ -20,21 +20,18 @@ namespace Analytics.IntegrationTests;
 /// acknowledged once, by a triager; when the cell recovers, the alert resolves and that is delivered too. A webhook
 /// receiver that is down delays only itself: it gets the alert once it is up.
 /// </summary>
-public sealed class RegressionAlertTests : IAsyncLifetime
+public sealed class RegressionAlertTests : ApiPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentQueue<JsonElement> _webhookBodies = new();
     private readonly ConcurrentQueue<JsonElement> _lateWebhookBodies = new();
-    private TestPlatform _platform = null!;
-    private WebApplicationFactory<Program> _api = null!;
     private WebApplication _webhook = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _platform = await TestPlatform.CreateAsync();
-        _api = ApiClients.For(_platform);
+        await base.InitializeAsync();
 
         _webhook = Receiver("http://127.0.0.1:0", _webhookBodies);
         await _webhook.StartAsync();
@@ -72,11 +69,10 @@ public sealed class RegressionAlertTests : IAsyncLifetime
         return receiver;
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _webhook.DisposeAsync();
-        await _api.DisposeAsync();
-        await _platform.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]

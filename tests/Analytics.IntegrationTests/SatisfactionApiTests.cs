@@ -13,23 +13,9 @@ namespace Analytics.IntegrationTests;
 /// Simulated traffic through the real broker and worker (with its projection daemon); the API's matrix is
 /// checked against a recount done in SQL straight from the event store.
 /// </summary>
-public sealed class SatisfactionApiTests : IAsyncLifetime
+public sealed class SatisfactionApiTests : ApiPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private TestPlatform _platform = null!;
-    private WebApplicationFactory<Program> _api = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        _api = ApiClients.For(_platform);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
 
     [Fact]
     public async Task The_matrix_equals_a_recount_from_the_event_store()

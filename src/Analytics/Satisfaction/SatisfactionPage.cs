@@ -13,9 +13,6 @@ namespace Analytics.Satisfaction;
 /// </summary>
 public sealed class SatisfactionPage
 {
-    /// <summary>Joins a list column (capabilities, reasons) into one text value; the page SQL splits it again.</summary>
-    public const char ListSeparator = '\u001f';
-
     private readonly Dictionary<Guid, ConversationStartedRecorded> _conversations = [];
     private readonly Dictionary<Guid, (Guid ConversationId, ResponseGeneratedRecorded Data, ConversationStartedRecorded? Earlier)> _responses = [];
     private readonly Dictionary<Guid, (Guid ConversationId, ResponseRatedRecorded Latest)> _ratings = [];
@@ -56,73 +53,25 @@ public sealed class SatisfactionPage
     /// </summary>
     private static bool Replaces(DateTimeOffset later, DateTimeOffset stored) => later.UtcTicks / 10 >= stored.UtcTicks / 10;
 
-    private static string Join(IEnumerable<string> values) => string.Join(ListSeparator, values);
-
-    /// <summary>The values of the page statement's parameters, in the order of <see cref="SatisfactionProjection"/>'s page SQL.</summary>
+    /// <summary>
+    /// The values of the page statement's parameters: one array per column of <see cref="SatisfactionPageColumns"/>'s row
+    /// sets, in their order, then the stored responses the statement reads (besides duplicates of the page's responses)
+    /// and the stored ratings.
+    /// </summary>
     public object[] Parameters()
     {
-        var conversations = _conversations.Values;
-        var responses = _responses.Values;
-        var ratings = _ratings.Values;
-        var comparisons = _comparisons.Values;
         var touched = _responses.Keys.Union(_ratings.Keys).ToArray();
         var ratedWithoutResponse = _ratings.Keys.Where(turn => !_responses.ContainsKey(turn)).ToArray();
         return
         [
-            // conversation rows
-            _conversations.Keys.ToArray(),
-            conversations.Select(c => c.OccurredAt.ToUniversalTime()).ToArray(),
-            conversations.Select(c => c.Surface).ToArray(),
-            conversations.Select(c => c.Locale).ToArray(),
-            conversations.Select(c => c.Personalization.CustomInstructions).ToArray(),
-            conversations.Select(c => c.Experiment?.Id).ToArray(),
-            conversations.Select(c => c.Experiment?.Arm).ToArray(),
-
-            // response rows
-            _responses.Keys.ToArray(),
-            responses.Select(r => r.ConversationId).ToArray(),
-            responses.Select(r => r.Data.OccurredAt.ToUniversalTime()).ToArray(),
-            responses.Select(r => SatisfactionProjection.HourOf(r.Data.OccurredAt)).ToArray(),
-            responses.Select(r => r.Data.Model.Id).ToArray(),
-            responses.Select(r => r.Data.Model.Version).ToArray(),
-            responses.Select(r => r.Data.Model.Variant).ToArray(),
-            responses.Select(r => Join(r.Data.Capabilities.Distinct())).ToArray(),
-            responses.Select(r => r.Data.TurnIndex).ToArray(),
-            responses.Select(r => r.Data.LatencyMs).ToArray(),
-            responses.Select(r => r.Data.RegeneratedFrom?.ToString()).ToArray(),
-            responses.Select(r => r.Data.PromptExcerpt).ToArray(),
-            responses.Select(r => r.Data.ResponseExcerpt).ToArray(),
-            responses.Select(r => r.Earlier?.Surface).ToArray(),
-            responses.Select(r => r.Earlier is { } c ? (c.Personalization.CustomInstructions ? "true" : "false") : null).ToArray(),
-            responses.Select(r => r.Earlier is { } c ? c.Experiment?.Arm ?? SatisfactionProjection.Unknown : null).ToArray(),
-
-            // rating rows: the conversation of the first rating (never updated), the rest from the latest
-            _ratings.Keys.ToArray(),
-            ratings.Select(r => r.ConversationId).ToArray(),
-            ratings.Select(r => r.Latest.OccurredAt.ToUniversalTime()).ToArray(),
-            ratings.Select(r => SatisfactionProjection.Wire(r.Latest.Rating)).ToArray(),
-            ratings.Select(r => Join(SatisfactionProjection.Wire(r.Latest.Reasons))).ToArray(),
-            ratings.Select(r => r.Latest.Comment).ToArray(),
-            ratings.Select(r => r.Latest.Model.Id).ToArray(),
-            ratings.Select(r => r.Latest.Model.Version).ToArray(),
-            ratings.Select(r => Join(r.Latest.Capabilities.Distinct())).ToArray(),
-
-            // comparison rows: what the first copy inserted, with occurredAt, preference and reasons of the latest
-            _comparisons.Keys.ToArray(),
-            comparisons.Select(c => c.ConversationId).ToArray(),
-            comparisons.Select(c => c.Latest.OccurredAt.ToUniversalTime()).ToArray(),
-            comparisons.Select(c => SatisfactionProjection.HourOf(c.First.OccurredAt)).ToArray(),
-            comparisons.Select(c => c.First.Candidates[0].TurnId).ToArray(),
-            comparisons.Select(c => c.First.Candidates[0].Model.Id).ToArray(),
-            comparisons.Select(c => c.First.Candidates[0].Model.Version).ToArray(),
-            comparisons.Select(c => c.First.Candidates[1].TurnId).ToArray(),
-            comparisons.Select(c => c.First.Candidates[1].Model.Id).ToArray(),
-            comparisons.Select(c => c.First.Candidates[1].Model.Version).ToArray(),
-            comparisons.Select(c => SatisfactionProjection.Wire(c.Latest.Preferred)).ToArray(),
-            comparisons.Select(c => Join(c.First.Capabilities.Distinct())).ToArray(),
-            comparisons.Select(c => Join(SatisfactionProjection.Wire(c.Latest.Reasons))).ToArray(),
-
-            // the stored responses the statement reads (besides duplicates of the page's responses), then the stored ratings
+            .. SatisfactionPageColumns.Conversations.Parameters(
+                _conversations.Select(c => new SatisfactionPageColumns.ConversationRow(c.Key, c.Value)).ToList()),
+            .. SatisfactionPageColumns.Responses.Parameters(
+                _responses.Select(r => new SatisfactionPageColumns.ResponseRow(r.Key, r.Value.ConversationId, r.Value.Data, r.Value.Earlier)).ToList()),
+            .. SatisfactionPageColumns.Ratings.Parameters(
+                _ratings.Select(r => new SatisfactionPageColumns.RatingRow(r.Key, r.Value.ConversationId, r.Value.Latest)).ToList()),
+            .. SatisfactionPageColumns.Comparisons.Parameters(
+                _comparisons.Select(c => new SatisfactionPageColumns.ComparisonRow(c.Key, c.Value.ConversationId, c.Value.First, c.Value.Latest)).ToList()),
             ratedWithoutResponse,
             touched,
         ];

@@ -13,7 +13,7 @@ namespace Analytics.Satisfaction;
 /// <summary>
 /// Rebuilds the satisfaction views set-based, straight from mt_events: the tables are emptied, then the events are
 /// replayed in chunks of <see cref="ChunkEvents"/> by sequence, each chunk by one statement with its progression in one
-/// transaction. The statement is the daemon's page statement (<see cref="SatisfactionProjection.Tail"/>) over input rows
+/// transaction. The statement is the daemon's page statement (<see cref="SatisfactionPageSql.Tail"/>) over input rows
 /// that SQL folds from the events' JSON the way <see cref="SatisfactionPage"/> folds a page in memory, so a chunk counts
 /// exactly as a daemon page of the same events would; the row-for-row tests hold the two to the same tables.
 /// <para>
@@ -34,18 +34,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
     public static readonly string ProgressionName = ProjectionName + ":All";
 
     /// <summary>The projection's tables with their primary keys (the order in which to compare them row for row).</summary>
-    public static readonly IReadOnlyList<(string Table, string Key)> TableKeys =
-    [
-        (SatisfactionProjection.Conversations, "conversation_id"),
-        (SatisfactionProjection.Responses, "turn_id"),
-        (SatisfactionProjection.Ratings, "turn_id"),
-        (SatisfactionProjection.Comparisons, "comparison_id"),
-        (SatisfactionProjection.Cells, "hour, model_id, model_version, capability, surface, custom_instructions, experiment_arm"),
-        (SatisfactionProjection.CellTotals, "hour, model_id, model_version, capability"),
-        (SatisfactionProjection.CellDays, "day, model_id, model_version, capability"),
-        (SatisfactionProjection.CellReasons, "model_id, capability, hour, model_version, reason"),
-        (SatisfactionProjection.PairCounts, "capability, hour, model_x, model_y"),
-    ];
+    public static readonly IReadOnlyList<(string Table, string Key)> TableKeys = SatisfactionTables.Keys();
 
     public sealed record Progress(long Replayed, long Ceiling, TimeSpan Elapsed);
 
@@ -86,7 +75,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
                 replay.BatchCommands.Add(new("set local work_mem = '512MB'"));
                 replay.BatchCommands.Add(new("set local jit = off"));
                 replay.BatchCommands.Add(new(sql) { Parameters = { new() { Value = floor }, new() { Value = top } } });
-                replay.BatchCommands.Add(new(SatisfactionProjection.DeleteSpentRows));
+                replay.BatchCommands.Add(new(SatisfactionPageSql.DeleteSpentRows));
                 replay.BatchCommands.Add(new($"update {schema}.mt_event_progression set last_seq_id = $2, last_updated = now() where name = $1")
                 {
                     Parameters = { new() { Value = ProgressionName }, new() { Value = top } },
@@ -154,7 +143,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
     /// <see cref="SatisfactionPage"/> folds a page: the first start of a conversation and the first copy of a response
     /// win; for a rating or a comparison the latest occurredAt wins, the later event on a tie; a response takes its
     /// slice from its conversation's start when that came before it. Enum names are mapped with the same C# functions the
-    /// page uses (<see cref="SatisfactionProjection.Wire(Rating)"/> and the others), and timestamps are cut to microseconds
+    /// page uses (<see cref="WireNames.Wire(Rating)"/> and the others), and timestamps are cut to microseconds
     /// as Npgsql writes them (PostgreSQL's own parser would round a 7th digit).
     /// </summary>
     public static string ReplaySql(StoreOptions options)
@@ -175,18 +164,18 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
                     {Time("data->>'occurredAt'")} as occurred_at,
                     data->'model'->>'id' as model_id, data->'model'->>'version' as model_version, data->'model'->>'variant' as model_variant,
                     case when type <> '{started}' then {DistinctList("data->'capabilities'")} end as capabilities,
-                    case when type in ('{rated}', '{compared}') then {WireList<FeedbackReason>("data->'reasons'", r => SatisfactionProjection.Wire([r])[0])} end
+                    case when type in ('{rated}', '{compared}') then {WireList<FeedbackReason>("data->'reasons'", r => WireNames.Wire([r])[0])} end
                         as reasons,
                     data->>'surface' as surface, data->>'locale' as locale, (data->'personalization'->>'customInstructions')::bool as custom_instructions,
                     data->'experiment'->>'id' as experiment_id, data->'experiment'->>'arm' as experiment_arm,
                     (data->>'turnIndex')::int as turn_index, (data->>'latencyMs')::int as latency_ms, data->>'regeneratedFrom' as regenerated_from,
                     data->>'promptExcerpt' as prompt_excerpt, data->>'responseExcerpt' as response_excerpt,
-                    {Wire<Rating>("data->>'rating'", SatisfactionProjection.Wire)} as rating, data->>'comment' as comment,
+                    {Wire<Rating>("data->>'rating'", WireNames.Wire)} as rating, data->>'comment' as comment,
                     (data->'candidates'->0->>'turnId')::uuid as a_turn_id, data->'candidates'->0->'model'->>'id' as a_model_id,
                     data->'candidates'->0->'model'->>'version' as a_model_version,
                     (data->'candidates'->1->>'turnId')::uuid as b_turn_id, data->'candidates'->1->'model'->>'id' as b_model_id,
                     data->'candidates'->1->'model'->>'version' as b_model_version,
-                    {Wire<Preference>("data->>'preferred'", SatisfactionProjection.Wire)} as preferred
+                    {Wire<Preference>("data->>'preferred'", WireNames.Wire)} as preferred
                 from {mtEvents}
                 where seq_id > $1 and seq_id <= $2 and type in ('{started}', '{response}', '{rated}', '{compared}')),
             starts as (
@@ -216,7 +205,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
                 from (select distinct on (id) * from chunk where type = '{compared}' order by id, seq_id) f
                 join (select distinct on (id) * from chunk where type = '{compared}' order by id, occurred_at desc, seq_id desc) l on l.id = f.id),
             """;
-        return inputs + "\n" + SatisfactionProjection.Tail(
+        return inputs + "\n" + SatisfactionPageSql.Tail(
             ratedWithoutResponse: "array(select turn_id from rating_rows except select turn_id from response_rows)",
             touched: "array(select turn_id from response_rows union select turn_id from rating_rows)");
     }
@@ -264,7 +253,7 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
 
     /// <summary>A JSON array of strings as one text, without repeats, in first-seen order, joined as the page joins lists.</summary>
     private static string DistinctList(string array) =>
-        $"array_to_string(array(select v from jsonb_array_elements_text({array}) with ordinality as t(v, n) group by v order by min(n)), chr(31))";
+        $"array_to_string(array(select v from jsonb_array_elements_text({array}) with ordinality as t(v, n) group by v order by min(n)), {SatisfactionPageColumns.ListSeparatorSql})";
 
     /// <summary>A stored enum name (the C# member name) mapped to its wire name; an unknown name gives null, which the NOT NULL columns refuse.</summary>
     private static string Wire<TEnum>(string name, Func<TEnum, string> wire) where TEnum : struct, Enum =>
@@ -272,5 +261,5 @@ public sealed class SatisfactionRebuild(IDocumentStore store, NpgsqlDataSource d
 
     /// <summary>A JSON array of stored enum names as one joined text of wire names (the ingestion validator let only known names in).</summary>
     private static string WireList<TEnum>(string array, Func<TEnum, string> wire) where TEnum : struct, Enum =>
-        $"array_to_string(array(select {Wire("v", wire)} from jsonb_array_elements_text({array}) with ordinality as t(v, n) order by n), chr(31))";
+        $"array_to_string(array(select {Wire("v", wire)} from jsonb_array_elements_text({array}) with ordinality as t(v, n) order by n), {SatisfactionPageColumns.ListSeparatorSql})";
 }

@@ -80,7 +80,7 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
 
     /// <summary>The reason a thumbs-down is grouped under: its first one, "unspecified" when none was given.</summary>
     public static string PrimaryReason(IReadOnlyList<FeedbackReason> reasons) =>
-        reasons.Count > 0 ? SatisfactionProjection.Wire(reasons.Take(1))[0] : "unspecified";
+        reasons.Count > 0 ? WireNames.Wire(reasons.Take(1))[0] : "unspecified";
 
     public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
         IDocumentOperations operations, CancellationToken cancellationToken)
@@ -237,7 +237,7 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                 on conflict (turn_id) do nothing
                 """,
                 rating.TurnId, rating.EventId, item.Rated.StreamId, cluster.Id, rating.Model.Id, rating.Model.Version, item.Capability,
-                item.Reason, SatisfactionProjection.Wire(rating.Reasons), (object?)rating.Comment ?? DBNull.Value,
+                item.Reason, WireNames.Wire(rating.Reasons), (object?)rating.Comment ?? DBNull.Value,
                 (object?)item.Prompt ?? DBNull.Value, similarity, vector, rating.OccurredAt.ToUniversalTime(), item.Rated.Timestamp.ToUniversalTime());
         }
 

@@ -3,6 +3,7 @@ using Analytics.Ingesting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
+// The namespace the test projects and the benchmarks have always used for this type: their files keep compiling unchanged.
 namespace Analytics.FaultTests;
 
 /// <summary>

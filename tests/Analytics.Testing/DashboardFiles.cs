@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
+// The namespace the test projects and the benchmarks have always used for this type: their files keep compiling unchanged.
 namespace Analytics.IntegrationTests;
 
 /// <summary>The dashboards in dashboards/ and the data sources Grafana is provisioned with (infra/grafana).</summary>

@@ -1,11 +1,11 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using Analytics.Conversations;
 using Analytics.Ingesting;
+using Analytics.Testing;
 using Npgsql;
 using RabbitMQ.Client;
 
+// The namespace the test projects have always used for this type: their files keep compiling unchanged.
 namespace Analytics.IntegrationTests;
 
 /// <summary>
@@ -16,16 +16,13 @@ namespace Analytics.IntegrationTests;
 public sealed class TestPlatform : IAsyncDisposable
 {
     private readonly List<WorkerProcess> _workers = [];
-    private readonly HttpClient _management;
-    private IConnection? _connection;
-    private IConnection? _publisherConnection;
+    private readonly ServiceIsolation _isolation = TestEnvironment.Isolation();
+    private readonly ConfirmChannels _adminChannels;
+    private readonly ConfirmChannels _publisherChannels;
 
     private TestPlatform(string name)
     {
         Name = name;
-        _management = new HttpClient { BaseAddress = new Uri($"http://{TestEnvironment.RabbitHost}:{TestEnvironment.RabbitManagementPort}/api/") };
-        _management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{TestEnvironment.RabbitUser}:{TestEnvironment.RabbitPassword}")));
         ConnectionString = new NpgsqlConnectionStringBuilder(TestEnvironment.PostgresAdmin) { Database = name, MaxPoolSize = 20 }.ConnectionString;
         AppConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString)
         {
@@ -35,6 +32,8 @@ public sealed class TestPlatform : IAsyncDisposable
         AmqpUri = AmqpUriFor(TestEnvironment.RabbitUser, TestEnvironment.RabbitPassword);
         WorkerAmqpUri = AmqpUriFor(TestEnvironment.RabbitWorkerUser, TestEnvironment.RabbitWorkerPassword);
         PublisherAmqpUri = AmqpUriFor(TestEnvironment.RabbitPublisherUser, TestEnvironment.RabbitPublisherPassword);
+        _adminChannels = new ConfirmChannels(AmqpUri);
+        _publisherChannels = new ConfirmChannels(PublisherAmqpUri);
     }
 
     public string Name { get; }
@@ -71,21 +70,14 @@ public sealed class TestPlatform : IAsyncDisposable
     public static async Task<TestPlatform> CreateAsync()
     {
         var platform = new TestPlatform($"it_{Guid.NewGuid():N}"[..20]);
-        await using (var admin = new NpgsqlConnection(TestEnvironment.PostgresAdmin))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"create database {platform.Name}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        (await platform._management.PutAsync($"vhosts/{platform.Name}", null)).EnsureSuccessStatusCode();
-        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitUser}",
-            new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        await platform._isolation.CreateDatabaseAsync(platform.Name);
         // The same permissions as services-up.sh gives them in vhost analytics.
-        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitWorkerUser}",
-            new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
-        (await platform._management.PutAsJsonAsync($"permissions/{platform.Name}/{TestEnvironment.RabbitPublisherUser}",
-            new { configure = "^analytics\\.ingest$", write = "^analytics\\.ingest$", read = "^$" })).EnsureSuccessStatusCode();
+        await platform._isolation.CreateVhostAsync(platform.Name, new Dictionary<string, VhostPermissions>
+        {
+            [TestEnvironment.RabbitUser] = ServiceIsolation.Everything,
+            [TestEnvironment.RabbitWorkerUser] = ServiceIsolation.Everything,
+            [TestEnvironment.RabbitPublisherUser] = new("^analytics\\.ingest$", "^analytics\\.ingest$", "^$"),
+        });
         return platform;
     }
 
@@ -111,32 +103,10 @@ public sealed class TestPlatform : IAsyncDisposable
     }
 
     /// <summary>A channel with publisher confirms as the chat services' user: it may publish to the ingestion exchange, nothing else.</summary>
-    public async Task<IChannel> OpenChannelAsync()
-    {
-        if (_publisherConnection is { IsOpen: false })
-        {
-            _publisherConnection.Dispose(); // closed by a broker restart (fault suite): connect again
-            _publisherConnection = null;
-        }
-
-        _publisherConnection ??= await new ConnectionFactory { Uri = PublisherAmqpUri }.CreateConnectionAsync();
-        return await _publisherConnection.CreateChannelAsync(new CreateChannelOptions(
-            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-    }
+    public Task<IChannel> OpenChannelAsync() => _publisherChannels.OpenAsync();
 
     /// <summary>A channel as the administrator: to inspect and drain queues, or to subscribe like another service.</summary>
-    public async Task<IChannel> OpenAdminChannelAsync()
-    {
-        if (_connection is { IsOpen: false })
-        {
-            _connection.Dispose(); // closed by a broker restart (fault suite): connect again
-            _connection = null;
-        }
-
-        _connection ??= await new ConnectionFactory { Uri = AmqpUri }.CreateConnectionAsync();
-        return await _connection.CreateChannelAsync(new CreateChannelOptions(
-            publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-    }
+    public Task<IChannel> OpenAdminChannelAsync() => _adminChannels.OpenAsync();
 
     /// <summary>Publishes plain JSON (no MassTransit envelope) to the ingestion exchange, with confirms.</summary>
     public async Task PublishRawAsync(IChannel channel, string body, string? contentType = "application/json")
@@ -160,8 +130,7 @@ public sealed class TestPlatform : IAsyncDisposable
     public async Task<uint> ReadySoFarAsync(string queue) => await QueueExistsAsync(queue) ? await ReadyMessageCountAsync(queue) : 0;
 
     /// <summary>Whether a queue exists in the test vhost (a refused or error queue appears with its first message).</summary>
-    public async Task<bool> QueueExistsAsync(string queue) =>
-        (await _management.GetAsync($"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}")).StatusCode != System.Net.HttpStatusCode.NotFound;
+    public async Task<bool> QueueExistsAsync(string queue) => await _isolation.QueueAsync(Name, queue) is not null;
 
     /// <summary>
     /// Waits until a queue is quiet: no message ready and none delivered but unacknowledged, so nothing a worker
@@ -176,8 +145,8 @@ public sealed class TestPlatform : IAsyncDisposable
         (long Ready, long Unacknowledged, uint AmqpReady) last = default;
         await TestEnvironment.WaitUntilAsync(async () =>
             {
-                var figures = await _management.GetFromJsonAsync<System.Text.Json.JsonElement>(
-                    $"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}");
+                var figures = await _isolation.QueueAsync(Name, queue)
+                    ?? throw new InvalidOperationException($"queue {queue} does not exist in vhost {Name}");
                 last = (Figure(figures, "messages_ready"), Figure(figures, "messages_unacknowledged"), await ReadyMessageCountAsync(queue));
                 if (last is not (0, 0, 0))
                 {
@@ -318,35 +287,39 @@ public sealed class TestPlatform : IAsyncDisposable
             await worker.DisposeAsync();
         }
 
-        foreach (var connection in new[] { _connection, _publisherConnection })
+        await _adminChannels.DisposeAsync();
+        await _publisherChannels.DisposeAsync();
+
+        await _isolation.DeleteVhostAsync(Name);
+        await _isolation.DropDatabaseAsync(Name);
+        _isolation.Dispose();
+    }
+
+    /// <summary>One connection, opened on first use and again after a broker restart closed it (fault suite), for channels with publisher confirms.</summary>
+    private sealed class ConfirmChannels(Uri uri) : IAsyncDisposable
+    {
+        private IConnection? _connection;
+
+        public async Task<IChannel> OpenAsync()
         {
-            if (connection is not null)
+            if (_connection is { IsOpen: false })
             {
-                await connection.CloseAsync();
-                connection.Dispose();
+                _connection.Dispose();
+                _connection = null;
             }
+
+            _connection ??= await new ConnectionFactory { Uri = uri }.CreateConnectionAsync();
+            return await _connection.CreateChannelAsync(new CreateChannelOptions(
+                publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         }
 
-        await _management.DeleteAsync($"vhosts/{Name}");
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(TestEnvironment.PostgresAdmin);
-        await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop database if exists {Name} with (force)", admin);
-        // An autovacuum worker in the database cannot be terminated by a non-superuser (42501): wait until it is done.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+        public async ValueTask DisposeAsync()
         {
-            try
+            if (_connection is not null)
             {
-                await drop.ExecuteNonQueryAsync();
-                break;
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
+                await _connection.CloseAsync();
+                _connection.Dispose();
             }
         }
-
-        _management.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using Analytics.Conversations;
 using Analytics.Satisfaction;
 using Npgsql;
 
+// The namespace the test projects and the benchmarks have always used for this type: their files keep compiling unchanged.
 namespace Analytics.FaultTests;
 
 /// <summary>The satisfaction tables compared with a recount straight from the event store (fault suite, scale-out run).</summary>

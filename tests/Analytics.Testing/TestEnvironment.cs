@@ -1,3 +1,6 @@
+using Analytics.Testing;
+
+// The namespace the test projects have always used for this type: their files keep compiling unchanged.
 namespace Analytics.IntegrationTests;
 
 /// <summary>
@@ -38,16 +41,12 @@ public static class TestEnvironment
 
     public static string RabbitPassword => Environment.GetEnvironmentVariable("ANALYTICS_TEST_RABBITMQ_PASSWORD") ?? "analytics";
 
-    public static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Analytics.sln")))
-        {
-            dir = dir.Parent;
-        }
+    /// <summary>The checkout's root (<see cref="Analytics.Testing.RepositoryRoot"/>).</summary>
+    public static string RepositoryRoot() => Analytics.Testing.RepositoryRoot.Find();
 
-        return dir?.FullName ?? throw new InvalidOperationException("Analytics.sln not found above the test binaries");
-    }
+    /// <summary>The RabbitMQ management API as the administrator, and the PostgreSQL server as a role that may create databases.</summary>
+    public static ServiceIsolation Isolation() =>
+        new(PostgresAdmin, new Uri($"http://{RabbitHost}:{RabbitManagementPort}/"), RabbitUser, RabbitPassword);
 
     /// <summary>Waits for a condition, polling; fails with the last observed state when the time is up.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
