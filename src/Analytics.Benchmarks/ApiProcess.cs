@@ -66,8 +66,8 @@ public sealed class ApiProcess : IAsyncDisposable
         start.ArgumentList.Add(dll);
         start.Environment["ConnectionStrings__Marten"] = connectionString;
         start.Environment["Urls"] = baseAddress.ToString().TrimEnd('/');
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development"; // the README keys and local passwords (docs/security.md)
+        start.Environment["DOTNET_ENVIRONMENT"] = "Development";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         // The benchmark measures query latency with 8 closed-loop clients from one address: the per-client rate
         // limit (600 requests per 10 s, RequestLimits) would answer most of them with 429.

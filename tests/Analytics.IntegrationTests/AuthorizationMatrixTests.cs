@@ -44,7 +44,7 @@ public sealed class AuthorizationMatrixTests : IAsyncLifetime
     {
         _platform = await TestPlatform.CreateAsync();
         _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, _platform)
-            .UseSetting($"Auth:ApiKeys:{GuestKey}", "guest")
+            .UseSetting("Auth:ApiKeys:guest:Owner", "guest").UseSetting("Auth:ApiKeys:guest:Role", "guest").UseSetting("Auth:ApiKeys:guest:Key", GuestKey)
             .UseSetting("RequestLimits:PermitsPerWindow", "100000"));
     }
 

@@ -57,6 +57,7 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         start.Environment["ConnectionStrings__Marten"] = connectionString;
         start.Environment["RabbitMq__Uri"] = amqpUri.ToString();
         start.Environment["Urls"] = "http://127.0.0.1:0";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Development"; // local passwords and keys; refused elsewhere (docs/security.md)
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information"; // "Now listening on: <bound address>"
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
