@@ -21,6 +21,7 @@ public sealed partial class IngestFeedbackConsumer(
     IngestionMetrics metrics,
     TimeProvider clock,
     IOptions<IngestionOptions> options,
+    UserIdPseudonyms pseudonyms,
     ILogger<IngestFeedbackConsumer> logger) : IConsumer<FeedbackEventBatch>
 {
     private static readonly Uri RefusedQueueAddress = new($"queue:{IngestionTopology.RefusedQueue}");
@@ -63,8 +64,8 @@ public sealed partial class IngestFeedbackConsumer(
                 validated = FeedbackEventValidator.Validate(raw, receivedAt, options.Value.MaxFutureSkew);
                 if (validated.IsValid)
                 {
-                    // Personal data is replaced by typed placeholders before anything is stored.
-                    var contract = ContractRedaction.Redact(validated.Contract!, redacted ??= []);
+                    // Personal data is replaced by typed placeholders, the user id by its keyed pseudonym, before anything is stored.
+                    var contract = pseudonyms.Apply(ContractRedaction.Redact(validated.Contract!, redacted ??= []));
                     ready = new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
                         RecordedEvent.From(contract, receivedAt), traceParent, PayloadHash.Of(contract));
                 }
