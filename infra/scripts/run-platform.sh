@@ -44,7 +44,7 @@ trap stop_hosts EXIT
 start_host() { # name project url [VAR=value...]
   local name=$1 project=$2 url=$3
   shift 3
-  (cd "src/$project/bin/Release/net10.0" && exec env Urls="$url" "$@" dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
+  (cd "src/$project/bin/Release/net10.0" && exec env Urls="$url" DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development "$@" dotnet "$project.dll") >"$LOGS/$name.log" 2>&1 &
   pids+=($!)
   local deadline=$((SECONDS + 90))
   until curl -fsS "$url/health" >/dev/null 2>&1; do

@@ -213,6 +213,17 @@ rmq_setup_role_users() {
   rmq_ctl -q set_permissions -p "$vh" "$ANALYTICS_MQ_PUBLISHER_USER" "$ingest" "$ingest" '^$' >/dev/null
 }
 
+# Retention of the refused and error queues (docs/security.md, "Queue retention"): a policy rather than queue
+# arguments, since RabbitMQ refuses a redeclare whose arguments differ from the existing queue's (PRECONDITION_FAILED).
+# Oldest messages go first once a queue holds ANALYTICS_RETENTION_MAX_LENGTH messages or a message is older than
+# ANALYTICS_RETENTION_MAX_AGE_MS.
+rmq_setup_retention() {
+  local max_length=${ANALYTICS_RETENTION_MAX_LENGTH:-100000} max_age=${ANALYTICS_RETENTION_MAX_AGE_MS:-1209600000}
+  rmq_ctl -q set_policy -p "$ANALYTICS_MQ_VHOST" --apply-to queues --priority 10 analytics-retention \
+    '^analytics-ingest(-refused|_error)$' "{\"max-length\":$max_length,\"message-ttl\":$max_age}" >/dev/null
+  log "RabbitMQ: retention policy on the refused and error queues (max-length $max_length, message-ttl $max_age ms)"
+}
+
 rmq_up() {
   if [[ ! -x $RABBITMQ_SBIN/rabbitmq-server ]]; then apt_install rabbitmq-server; fi
   [[ -x $RABBITMQ_SBIN/rabbitmq-server ]] || die "$RABBITMQ_SBIN/rabbitmq-server still missing after install"
@@ -225,6 +236,7 @@ rmq_up() {
     rmq_ctl wait --timeout 120 "$RABBITMQ_PID_FILE" >/dev/null
     rmq_setup_users
     rmq_setup_role_users
+    rmq_setup_retention
     return
   fi
   if port_open "$RABBITMQ_PORT"; then
@@ -247,6 +259,7 @@ rmq_up() {
   fi
   rmq_setup_users
   rmq_setup_role_users
+  rmq_setup_retention
 }
 
 rmq_check_management() {

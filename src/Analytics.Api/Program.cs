@@ -9,7 +9,14 @@ using Analytics.Pipeline;
 using Analytics.Satisfaction;
 using Analytics.Triage;
 
+if (NewKeyCommand.TryRun(args, Console.Out, out var newKeyExit)) // `new-key --owner NAME --role ROLE` (docs/security.md)
+{
+    Environment.ExitCode = newKeyExit;
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddUnsafeDefaultsRefusal(builder.Configuration); // outside Development: no README keys, no dev passwords
 
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-api");
 builder.Services.AddEventStore(builder.Configuration);

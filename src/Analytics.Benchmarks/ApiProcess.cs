@@ -28,8 +28,8 @@ public sealed class ApiProcess : IAsyncDisposable
         {
             ["ConnectionStrings__Marten"] = connectionString,
             ["Urls"] = "http://127.0.0.1:0",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development", // the README keys and local passwords (docs/security.md)
+            ["DOTNET_ENVIRONMENT"] = "Development",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information", // "Now listening on: <bound address>"
             // The benchmark measures query latency with 8 closed-loop clients from one address: the per-client rate

@@ -83,8 +83,8 @@ public sealed class Platform(BenchSettings settings, Isolation isolation, string
             ["ConnectionStrings__Marten"] = isolation.ConnectionString(database),
             ["RabbitMq__Uri"] = amqpUri,
             ["Urls"] = "http://127.0.0.1:0",
-            ["DOTNET_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_ENVIRONMENT"] = "Development", // the local dev passwords and keys; outside Development the hosts refuse them (docs/security.md)
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
         };
         if (settings.Topology != WorkerTopology.OneWorker)
         {

@@ -56,8 +56,8 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             ["ConnectionStrings__Marten"] = isolation.ConnectionString(database),
             ["RabbitMq__Uri"] = amqpUri,
             ["Urls"] = "http://127.0.0.1:0",
-            ["DOTNET_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_ENVIRONMENT"] = "Development", // the local dev passwords and keys; outside Development the hosts refuse them (docs/security.md)
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
         };
         // As shipped (run-platform.sh, docker-compose): an ingest worker and, beside it, a projection worker.
         WorkerLog = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-lag-worker.log");

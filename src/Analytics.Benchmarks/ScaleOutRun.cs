@@ -63,6 +63,7 @@ public static class ScaleOutRun
             ["ConnectionStrings__Marten"] = connectionString,
             ["RabbitMq__Uri"] = amqpUri.ToString(),
             ["Logging__LogLevel__Default"] = "Warning",
+            ["DOTNET_ENVIRONMENT"] = "Development", // the local passwords; outside Development the worker refuses them
         };
         var workers = new List<ChildProcess>();
         var apis = new List<ApiProcess>();

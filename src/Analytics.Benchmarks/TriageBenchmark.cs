@@ -150,8 +150,8 @@ public static class TriageBenchmark
             ["ConnectionStrings__Marten"] = isolation.ConnectionString(database),
             ["RabbitMq__Uri"] = bench.AmqpUri(vhost),
             ["Urls"] = "http://127.0.0.1:0",
-            ["DOTNET_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_ENVIRONMENT"] = "Development", // the local dev passwords and keys; outside Development the hosts refuse them (docs/security.md)
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
         };
         var log = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-triage-worker.log");
         AnsiConsole.MarkupLine($"Delay: worker log {Markup.Escape(log)}, database {database}, vhost {vhost}");

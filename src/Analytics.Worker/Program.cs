@@ -7,6 +7,7 @@ using Analytics.Triage;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddUnsafeDefaultsRefusal(builder.Configuration, needsUserIdKey: true); // outside Development: no dev passwords or user-id key
 builder.Host.ApplyJasperFxExtensions(); // `projections rebuild` and Marten's other commands
 
 // One binary, two roles, both on by default (docs/architecture.md, "Processes"): Ingestion:Enabled consumes the

@@ -341,9 +341,9 @@ public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : I
         await triager.Page.GetByLabel("Note").FillAsync("looking into the browsing tool");
         await triager.Page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
         await Expect(triager.Page.Locator("#alert-state")).ToHaveTextAsync("acknowledged");
-        await Expect(triager.Page.Locator("#alert-acknowledged")).ToContainTextAsync("api-key:triager");
+        await Expect(triager.Page.Locator("#alert-acknowledged")).ToContainTextAsync("dev-triager");
         var after = await GetAsync($"/api/alerts/{id}");
-        Assert.Equal("api-key:triager", after.GetProperty("alert").GetProperty("acknowledgedBy").GetString());
+        Assert.Equal("dev-triager", after.GetProperty("alert").GetProperty("acknowledgedBy").GetString());
 
         // The alert's conversations: thumbs-down of its cell.
         await triager.ClickAndWaitAsync(triager.Page.Locator("#alert-conversations"));
@@ -389,7 +389,7 @@ public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : I
         await triager.Page.Locator("#fix-reference").FillAsync("PR-4711");
         await triager.Page.Locator("#resolve").ClickAsync();
         await Expect(triager.Page.Locator("#detail-state")).ToHaveTextAsync("resolved");
-        await Expect(triager.Page.Locator("#history li").First).ToContainTextAsync("ClusterResolved by api-key:triager");
+        await Expect(triager.Page.Locator("#history li").First).ToContainTextAsync("ClusterResolved by dev-triager");
         var after = await GetAsync($"/api/triage/clusters/{id}");
         Assert.Equal("resolved", after.GetProperty("cluster").GetProperty("state").GetString());
         Assert.Equal("dana", after.GetProperty("cluster").GetProperty("assignee").GetString());

@@ -331,6 +331,7 @@ public sealed class FuzzConversations(PCG pcg)
     private static readonly Gen<bool> Hostile = Gen.Int[0, 99].Select(n => n < 40);
     private readonly Dictionary<string, Gen<HostileString>> _fields = new();
     private readonly Dictionary<string, int> _classes = new();
+    private static readonly UserIdPseudonyms Pseudonyms = new(Analytics.Hosting.UnsafeDefaults.DevelopmentUserIdKey);
 
     public IReadOnlyList<FuzzEvent> Next()
     {
@@ -403,6 +404,11 @@ public sealed class FuzzConversations(PCG pcg)
             {
                 texts[path] = parent[names[^1]]!.GetValue<string>();
             }
+        }
+
+        if (texts.TryGetValue("userId", out var userId) && userId is not null)
+        {
+            texts["userId"] = Pseudonyms.Pseudonym(userId); // stored as its keyed pseudonym (the workers' development key)
         }
 
         var json = Encoding.UTF8.GetBytes(node.ToJsonString());

@@ -33,7 +33,8 @@ public sealed class InputLimitTests : IAsyncLifetime
         _worker = await _platform.StartWorkerAsync();
         _api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, _platform)
             .UseSetting("Urls", ApiClients.AnyLoopbackPort)
-            .UseSetting($"Auth:ApiKeys:{FloodKey}", ApiKeyAuthentication.Roles.Viewer)
+            .UseSetting("Auth:ApiKeys:flood:Owner", "flood").UseSetting("Auth:ApiKeys:flood:Role", ApiKeyAuthentication.Roles.Viewer)
+            .UseSetting("Auth:ApiKeys:flood:Key", FloodKey)
             .UseSetting("RequestLimits:PermitsPerWindow", PermitsPerClient.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseSetting("RequestLimits:WindowSeconds", "600")); // no refill during the test
         _apiAddress = ApiClients.StartOnKestrel(_api); // the size limits are Kestrel's: the in-memory test server has none

@@ -90,7 +90,7 @@ public sealed class ReadApiTests : ApiPlatformTest
     [Fact]
     public async Task Preference_pairs_are_exported_as_json_lines_from_comparisons_with_a_winner_and_from_regenerations_rated_up()
     {
-        var response = await ApiClients.Viewer(_api).GetAsync($"/api/exports/preference-pairs?{Window}");
+        var response = await ApiClients.WithKey(_api, "local-dev-exporter-key").GetAsync($"/api/exports/preference-pairs?{Window}");
         Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonDocument.Parse(l).RootElement).ToList();

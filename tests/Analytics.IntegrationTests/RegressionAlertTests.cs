@@ -161,11 +161,11 @@ public sealed class RegressionAlertTests : ApiPlatformTest
         var acknowledged = await triager.PostAsJsonAsync($"/api/alerts/{alert.AlertId}/acknowledge", new { note = "looking at the browsing tool" });
         Assert.Equal(HttpStatusCode.OK, acknowledged.StatusCode);
         var detail = (await acknowledged.Content.ReadFromJsonAsync<AlertDetail>(Json))!;
-        Assert.Equal("api-key:triager", detail.Alert.AcknowledgedBy);
+        Assert.Equal("dev-triager", detail.Alert.AcknowledgedBy);
         Assert.Equal(["regression_detected", "regression_acknowledged"], detail.History.Select(h => h.Type));
         var again = await triager.PostAsJsonAsync($"/api/alerts/{alert.AlertId}/acknowledge", new { note = "me too" });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
-        Assert.Contains("api-key:triager", await again.Content.ReadAsStringAsync());
+        Assert.Contains("dev-triager", await again.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await triager.PostAsJsonAsync($"/api/alerts/{Guid.NewGuid()}/acknowledge", new { })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await viewer.GetAsync("/api/alerts?state=sometimes")).StatusCode);
 

@@ -96,8 +96,8 @@ public sealed class TriageApiTests(TriagePlatformFixture fixture)
 
         var history = await Viewer.GetFromJsonAsync<JsonElement>($"/api/triage/clusters/{id}/history");
         Assert.Equal(
-            [("ClusterOpened", "system", 1), ("ClusterAssigned", "api-key:triager", 2), ("ClusterLabeled", "api-key:triager", 3),
-                ("ClusterNoteAdded", "api-key:triager", 4), ("ClusterResolved", "api-key:triager", 5)],
+            [("ClusterOpened", "system", 1), ("ClusterAssigned", "dev-triager", 2), ("ClusterLabeled", "dev-triager", 3),
+                ("ClusterNoteAdded", "dev-triager", 4), ("ClusterResolved", "dev-triager", 5)],
             history.EnumerateArray().Select(e => (e.GetProperty("event").GetString(), e.GetProperty("actor").GetString(), e.GetProperty("version").GetInt32())).ToList());
         Assert.Equal("PR-1234", history[4].GetProperty("details").GetProperty("fixReference").GetString());
         Assert.Equal("6", history[4].GetProperty("details").GetProperty("sizeAtResolution").GetString());
@@ -155,7 +155,7 @@ public sealed class TriageApiTests(TriagePlatformFixture fixture)
         Assert.Equal(HttpStatusCode.Forbidden, (await Viewer.PostAsJsonAsync($"/api/triage/clusters/{id}/assign", assign)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await ApiClients.WithKey(fixture.Api, "local-dev-admin-key").PostAsJsonAsync($"/api/triage/clusters/{id}/assign", assign)).StatusCode);
         var history = await Viewer.GetFromJsonAsync<JsonElement>($"/api/triage/clusters/{id}/history");
-        Assert.Equal("api-key:admin", history.EnumerateArray().Last().GetProperty("actor").GetString());
+        Assert.Equal("dev-admin", history.EnumerateArray().Last().GetProperty("actor").GetString());
     }
 
     [Theory]

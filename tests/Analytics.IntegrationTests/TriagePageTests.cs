@@ -54,7 +54,7 @@ public sealed class TriagePageTests(TriagePlatformFixture fixture)
         await page.ClickAsync("#resolve");
         await Expect(page.Locator("#detail-state")).ToHaveTextAsync("resolved");
         await Expect(row.Locator("td.state")).ToHaveTextAsync("resolved");
-        await Expect(page.Locator("#history li").First).ToContainTextAsync("ClusterResolved by api-key:triager");
+        await Expect(page.Locator("#history li").First).ToContainTextAsync("ClusterResolved by dev-triager");
 
         var screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(screenshots);

@@ -35,6 +35,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["ConnectionStrings__Marten"] = connectionString,
             ["RabbitMq__Uri"] = amqpUri.ToString(),
             ["Urls"] = "http://127.0.0.1:0",
+            ["DOTNET_ENVIRONMENT"] = "Development", // local passwords and keys; refused elsewhere (docs/security.md)
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information", // "Now listening on: <bound address>"
         };

@@ -12,7 +12,9 @@ public class ApiKeyAccessTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:k1"] = "viewer",
+            ["Auth:ApiKeys:k1:Owner"] = "someone",
+            ["Auth:ApiKeys:k1:Role"] = "viewer",
+            ["Auth:ApiKeys:k1:Key"] = "a-key-for-this-test",
         }).Build();
         var services = new ServiceCollection().AddLogging().AddApiKeyAccess(configuration);
         return services.BuildServiceProvider().GetRequiredService<IAuthorizationService>();

@@ -10,9 +10,10 @@ using Microsoft.Extensions.Options;
 namespace Analytics.Access;
 
 /// <summary>
-/// API keys with roles, from configuration (section Auth:ApiKeys, key → role). Roles nest:
+/// API keys with owners and roles, from configuration (section Auth:ApiKeys, see <see cref="ApiKeyStore"/>). Roles nest:
 /// admin can do what a triager can, a triager what a viewer can. No or unknown key → 401; a known key
-/// whose role is too low → 403. The fallback policy closes whatever names no policy (see <see cref="AddApiKeyAccess"/>).
+/// whose role is too low → 403. The exporter role may only export (<see cref="Roles.Exporter"/>). The caller's name
+/// (audit trails) is the key's owner. The fallback policy closes whatever names no policy (see <see cref="AddApiKeyAccess"/>).
 /// </summary>
 public static class ApiKeyAuthentication
 {
@@ -24,39 +25,35 @@ public static class ApiKeyAuthentication
         public const string Viewer = "viewer";
         public const string Triager = "triager";
         public const string Admin = "admin";
+
+        /// <summary>May export preference pairs (and read what a viewer reads); admins may export too.</summary>
+        public const string Exporter = "exporter";
     }
+
+    /// <summary>The claim that names the configured key (its id in Auth:ApiKeys), beside the owner (the name).</summary>
+    public const string KeyIdClaim = "api-key-id";
 
     public static IServiceCollection AddApiKeyAccess(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<ApiKeyOptions>(options =>
-        {
-            foreach (var entry in configuration.GetSection("Auth:ApiKeys").GetChildren())
-            {
-                options.Keys[entry.Key] = entry.Value ?? string.Empty;
-            }
-        });
+        services.AddSingleton(_ => ApiKeyStore.FromConfiguration(configuration));
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(Scheme, null);
         services.AddAuthorizationBuilder()
             // Closed by default: an endpoint (or static file, or unknown path) without a policy of its own needs a key
             // with a known role, as the viewer policy does. Open ones say so with AllowAnonymous (/health, /metrics,
             // /openapi/v1.json); actions that need more than a viewer name their policy.
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(Scheme).RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin).Build())
-            .AddPolicy(Roles.Viewer, p => p.RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin))
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(Scheme).RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin, Roles.Exporter).Build())
+            .AddPolicy(Roles.Viewer, p => p.RequireRole(Roles.Viewer, Roles.Triager, Roles.Admin, Roles.Exporter))
             .AddPolicy(Roles.Triager, p => p.RequireRole(Roles.Triager, Roles.Admin))
-            .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin));
+            .AddPolicy(Roles.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Roles.Exporter, p => p.RequireRole(Roles.Exporter, Roles.Admin));
         return services;
-    }
-
-    public sealed class ApiKeyOptions
-    {
-        public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
     }
 
     private sealed class ApiKeyHandler(
         IOptionsMonitor<AuthenticationSchemeOptions> options,
         ILoggerFactory logger,
         UrlEncoder encoder,
-        IOptions<ApiKeyOptions> keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+        ApiKeyStore keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
@@ -65,12 +62,14 @@ public static class ApiKeyAuthentication
                 return Task.FromResult(AuthenticateResult.NoResult());
             }
 
-            if (!keys.Value.Keys.TryGetValue(values.ToString(), out var role))
+            if (keys.Find(values.ToString()) is not { } key)
             {
                 return Task.FromResult(AuthenticateResult.Fail("Unknown API key"));
             }
 
-            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, $"api-key:{role}"), new Claim(ClaimTypes.Role, role)], ApiKeyAuthentication.Scheme);
+            var identity = new ClaimsIdentity(
+                [new Claim(ClaimTypes.Name, key.Owner), new Claim(ClaimTypes.Role, key.Role), new Claim(KeyIdClaim, key.Id)],
+                ApiKeyAuthentication.Scheme);
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeyAuthentication.Scheme)));
         }
 

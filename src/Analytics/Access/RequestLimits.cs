@@ -102,10 +102,9 @@ public static class RequestLimits
     /// </summary>
     private static string ClientKey(HttpContext context)
     {
-        var keys = context.RequestServices.GetRequiredService<IOptions<ApiKeyAuthentication.ApiKeyOptions>>().Value.Keys;
         var key = context.Request.Headers[ApiKeyAuthentication.HeaderName].ToString();
-        return key.Length > 0 && keys.ContainsKey(key)
-            ? "key:" + key
+        return key.Length > 0 && context.RequestServices.GetRequiredService<ApiKeyStore>().Find(key) is { } known
+            ? "key:" + known.Id
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
     }
 }

@@ -25,7 +25,8 @@ public static class AlertingRegistration
         services.Configure<AlertingOptions>(section);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AlertMetrics>();
-        services.AddHttpClient(AlertDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        // No request logging: a webhook URL carries its secret token in the path (docs/security.md, "Alert webhooks").
+        services.AddHttpClient(AlertDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10)).RemoveAllLoggers();
         if (section.GetValue("Enabled", true))
         {
             services.AddHostedService<RegressionWatch>();

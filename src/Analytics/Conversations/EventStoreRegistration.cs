@@ -154,6 +154,7 @@ public static class EventStoreRegistration
         options.Events.AddEventType<ResponsesComparedRecorded>();
         options.AddSatisfactionViews();
         options.AddRegressionAlertStore();
+        options.Storage.ExtendedSchemaObjects.Add(Exporting.PreferencePairsExport.Definition()); // who exported what (docs/security.md)
         options.AddTriage();
     }
 }

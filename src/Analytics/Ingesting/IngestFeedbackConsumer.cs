@@ -22,6 +22,7 @@ public sealed partial class IngestFeedbackConsumer(
     TimeProvider clock,
     IOptions<IngestionOptions> options,
     IngestionFaults faults,
+    UserIdPseudonyms pseudonyms,
     ILogger<IngestFeedbackConsumer> logger) : IConsumer<FeedbackEventBatch>
 {
     private static readonly Uri RefusedQueueAddress = new($"queue:{IngestionTopology.RefusedQueue}");
@@ -65,8 +66,8 @@ public sealed partial class IngestFeedbackConsumer(
                 validated = FeedbackEventValidator.Validate(raw, receivedAt, options.Value.MaxFutureSkew);
                 if (validated.IsValid)
                 {
-                    // Personal data is replaced by typed placeholders before anything is stored.
-                    var contract = ContractRedaction.Redact(validated.Contract!, redacted ??= []);
+                    // Personal data is replaced by typed placeholders, the user id by its keyed pseudonym, before anything is stored.
+                    var contract = pseudonyms.Apply(ContractRedaction.Redact(validated.Contract!, redacted ??= []));
                     ready = new AcceptedEvent(validated.EventId!.Value, FeedbackEventValidator.ConversationId(contract),
                         RecordedEvent.From(contract, receivedAt), traceParent, PayloadHash.Of(contract));
                 }

@@ -13,6 +13,7 @@ public static class IngestionRegistration
         services.Configure<IngestionOptions>(configuration.GetSection("Ingestion"));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IngestionMetrics>();
+        services.AddSingleton(_ => Redacting.UserIdPseudonyms.FromConfiguration(configuration)); // Privacy:UserIdKey
         services.AddSingleton<FeedbackAppender>();
         services.AddSingleton<IngestionRoomFilter>();
         services.AddSingleton<GroupCommitWriter>();

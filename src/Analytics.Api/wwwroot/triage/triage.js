@@ -1,12 +1,12 @@
 // The triage page: plain DOM code over the triage API (/api/triage/clusters). The API key is pasted once and kept
-// in this browser's localStorage; every request sends it as X-Api-Key. Open a cluster directly with #cluster=<id>.
+// in this browser tab's sessionStorage (gone when the tab closes); every request sends it as X-Api-Key. Open a cluster directly with #cluster=<id>.
 "use strict";
 
 const keyStorage = "analytics.apiKey";
 const state = { clusters: [], sortKey: null, sortDescending: true, current: null, chart: null };
 const $ = (id) => document.getElementById(id);
 
-function apiKey() { return localStorage.getItem(keyStorage) || ""; }
+function apiKey() { return sessionStorage.getItem(keyStorage) || ""; }
 
 function say(text, ok) {
   $("message").textContent = text || "";
@@ -168,7 +168,7 @@ function wire() {
   $("api-key").value = apiKey();
   $("key-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    localStorage.setItem(keyStorage, $("api-key").value.trim());
+    sessionStorage.setItem(keyStorage, $("api-key").value.trim());
     loadList();
   });
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); loadList(); });
