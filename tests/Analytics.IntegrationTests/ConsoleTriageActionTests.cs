@@ -47,9 +47,9 @@ public sealed partial class ConsolePageTests
         await triager.Page.Locator("#note").FillAsync("the plotting tool drops empty series");
         await triager.Page.Locator("#add-note").ClickAsync();
         await Expect(triager.Page.Locator("#detail-version")).ToHaveTextAsync((version + 2).ToString(CultureInfo.InvariantCulture));
-        await Expect(triager.Page.Locator("#history li").First).ToContainTextAsync("ClusterNoteAdded by api-key:triager");
+        await Expect(triager.Page.Locator("#history li").First).ToContainTextAsync("ClusterNoteAdded by dev-triager");
         await Expect(triager.Page.Locator("#history li").First).ToContainTextAsync("note: the plotting tool drops empty series");
-        await Expect(triager.Page.Locator("#history li").Nth(1)).ToContainTextAsync("ClusterLabeled by api-key:triager");
+        await Expect(triager.Page.Locator("#history li").Nth(1)).ToContainTextAsync("ClusterLabeled by dev-triager");
 
         var after = (await GetAsync($"/api/triage/clusters/{id}")).GetProperty("cluster");
         Assert.Equal("S1", after.GetProperty("severity").GetString());

@@ -81,7 +81,7 @@ public sealed class SliceAndExportApiTests(SlicedConversations data) : IClassFix
     [InlineData("capability=voice", new string[0])]
     public async Task The_export_filters_on_the_capability_and_leaves_out_ties_and_both_bad(string filter, string[] expected)
     {
-        var response = await ApiClients.Viewer(data.Api).GetAsync($"/api/exports/preference-pairs?{Window}&{filter}");
+        var response = await ApiClients.WithKey(data.Api, "local-dev-exporter-key").GetAsync($"/api/exports/preference-pairs?{Window}&{filter}");
         response.EnsureSuccessStatusCode();
         var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonSerializer.Deserialize<JsonElement>(line)).ToList();

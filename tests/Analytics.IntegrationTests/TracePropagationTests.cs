@@ -83,8 +83,11 @@ public sealed class TracePropagationTests : IAsyncLifetime
         Assert.Contains((traceId, producerSpanId), page!.Links);
         Assert.Equal(traceId, page.TraceId);
         Assert.Equal(producerSpanId, page.ParentSpanId);
-        Assert.Equal(1L, await _platform.ScalarAsync<long>(
-            $"select count(*) from analytics.sat_conversations where conversation_id = '{TestConversations.ConversationId(started)}'"));
+        // The page's span ends when its statement has run inside the daemon's batch; the batch commits after it.
+        var rowSql = $"select count(*) from analytics.sat_conversations where conversation_id = '{TestConversations.ConversationId(started)}'";
+        await TestEnvironment.WaitUntilAsync(async () => await _platform.ScalarAsync<long>(rowSql) > 0, Timeout,
+            () => Task.FromResult("the page's conversation row was never committed"));
+        Assert.Equal(1L, await _platform.ScalarAsync<long>(rowSql));
     }
 
     [Fact]
