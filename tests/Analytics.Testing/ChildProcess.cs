@@ -36,7 +36,23 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public bool HasExited => _process.HasExited;
+    /// <summary>
+    /// True once the process has exited and everything it wrote has been read: WaitForExit() on an exited process waits
+    /// for the redirected streams to end, so <see cref="Output"/> then holds its last lines (a fault hook's, say).
+    /// </summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (!_process.HasExited)
+            {
+                return false;
+            }
+
+            _process.WaitForExit();
+            return true;
+        }
+    }
 
     /// <summary>Everything it wrote to stdout and stderr so far (kept in memory, or in the log file when there is one).</summary>
     public string Output
