@@ -94,7 +94,7 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
         // The other worker waits for the lock: it has never looked at a cell.
         Assert.Null(await second.OptionalMetricAsync("analytics_alerts_active"));
         Assert.Null(await second.OptionalMetricAsync("analytics_alerts_raised_total"));
-        await WaitUntilEveryDeliveryIsDoneAsync(2, workers);
+        await WaitUntilEveryDeliveryIsDoneAsync(alertId, 2, workers);
         // Everything published so far is stored and counted: the new leader learns these counters as history.
         await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
         await TestEnvironment.WaitUntilAsync(_platform.ProjectionCaughtUpAsync, Timeout, () => Task.FromResult($"the projection did not catch up\n{Outputs(workers)}"));
@@ -138,20 +138,21 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
         Assert.True(state == "resolved", $"the restored alert was not resolved after five rounds of healthy traffic: {await ActiveAlertsAsync()} active, "
             + $"statistic {await second.OptionalMetricAsync("analytics_alerts_statistic", CellLabels)}, cell rated by hour: {await CellHoursAsync()}\n{second.Output}");
         Assert.Equal(1, await second.MetricAsync("analytics_alerts_resolved_total", CellLabels));
-        Assert.Null(await second.OptionalMetricAsync("analytics_alerts_raised_total"));
-        Assert.Equal(1, await _platform.ScalarAsync<long>($"select count(*) from {AlertsProjection.Alerts}"));
+        // Nothing raised again on the cell. (Other cells are outside this test: the rounds of simulated traffic with the
+        // test-sized detector may alert on them, and their notifications are left out below.)
+        Assert.Null(await second.OptionalMetricAsync("analytics_alerts_raised_total", CellLabels));
+        Assert.Equal(1, await _platform.ScalarAsync<long>($"select count(*) from {AlertsProjection.Alerts} where model_id = '{Cell.ModelId}' "
+            + $"and model_version = '{Cell.ModelVersion}' and capability = '{Cell.Capability}'"));
         Assert.Equal(0, await second.MetricAsync("analytics_alerts_active", CellLabels));
-        await WaitUntilEveryDeliveryIsDoneAsync(4, [second]);
+        await WaitUntilEveryDeliveryIsDoneAsync(alertId, 4, [second]);
 
         // Exactly once per channel and transition: the outbox rows, the exchange and the webhook agree.
         Assert.Equal(4, await _platform.ScalarAsync<long>(
             $"select count(*) from {AlertDeliveries.Table} where alert_id = '{alertId}' and delivered_at is not null and attempts = 1"));
-        var published = await DrainAsync(channel, queue);
+        var published = (await DrainAsync(channel, queue)).Where(m => m.GetProperty("alertId").GetGuid() == alertId).ToList();
         Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], published.Select(m => m.GetProperty("type").GetString()).Order());
-        Assert.All(published, m => Assert.Equal(alertId, m.GetProperty("alertId").GetGuid()));
-        var posted = _webhookBodies.Select(b => b.GetProperty("alert")).ToList();
+        var posted = _webhookBodies.Select(b => b.GetProperty("alert")).Where(a => a.GetProperty("alertId").GetGuid() == alertId).ToList();
         Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], posted.Select(a => a.GetProperty("type").GetString()).Order());
-        Assert.All(posted, a => Assert.Equal(alertId, a.GetProperty("alertId").GetGuid()));
     }
 
     private Task<long> ActiveAlertsAsync() =>
@@ -168,13 +169,16 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
         return (await command.ExecuteScalarAsync())?.ToString() ?? "none";
     }
 
-    /// <summary>Waits until the outbox holds <paramref name="rows"/> rows and every one of them is delivered.</summary>
-    private async Task WaitUntilEveryDeliveryIsDoneAsync(long rows, IEnumerable<WorkerProcess> workers) =>
+    /// <summary>Waits until the outbox holds <paramref name="rows"/> rows of the alert and every one of them is delivered.</summary>
+    private async Task WaitUntilEveryDeliveryIsDoneAsync(Guid alertId, long rows, IEnumerable<WorkerProcess> workers)
+    {
+        var ofAlert = $"from {AlertDeliveries.Table} where alert_id = '{alertId}'";
         await TestEnvironment.WaitUntilAsync(
-            async () => await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table} where delivered_at is not null") == rows
-                && await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table}") == rows,
-            Timeout, async () => $"{await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table} where delivered_at is not null")} of "
-                + $"{await _platform.ScalarAsync<long>($"select count(*) from {AlertDeliveries.Table}")} deliveries done, {rows} expected\n{Outputs(workers)}");
+            async () => await _platform.ScalarAsync<long>($"select count(*) {ofAlert} and delivered_at is not null") == rows
+                && await _platform.ScalarAsync<long>($"select count(*) {ofAlert}") == rows,
+            Timeout, async () => $"{await _platform.ScalarAsync<long>($"select count(*) {ofAlert} and delivered_at is not null")} of "
+                + $"{await _platform.ScalarAsync<long>($"select count(*) {ofAlert}")} deliveries done, {rows} expected\n{Outputs(workers)}");
+    }
 
     private async Task PublishAsync(IEnumerable<object> events)
     {
