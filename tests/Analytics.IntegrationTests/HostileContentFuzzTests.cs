@@ -106,6 +106,13 @@ public sealed class HostileContentFuzzTests(ITestOutputHelper output) : IAsyncLi
                 $"{repeat}: {e.Type} {e.EventId} ({e.Describe()}) expected {string.Join("|", e.ExpectedCodes)}, got {code ?? "nothing"}");
         }
 
+        // Kept as redacted copies (the default): each is JSON that parses, whatever the event held.
+        Assert.All(refused, m =>
+        {
+            Assert.Equal("redacted", Header(m, IngestionTopology.RefusedCopyHeader));
+            using var copy = JsonDocument.Parse(m.Body);
+            Assert.Equal(JsonValueKind.Array, copy.RootElement.ValueKind);
+        });
         Assert.Equal(expectedRefused.Count(e => e.ExpectedCodes.Contains(Refusal.Codes.InvalidJson)),
             refused.Count(m => Header(m, IngestionTopology.RefusalCodeHeader) == Refusal.Codes.InvalidJson));
         // Counted just after each refusal is sent: wait for the last count rather than race it.

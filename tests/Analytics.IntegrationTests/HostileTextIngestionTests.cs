@@ -27,7 +27,8 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
     [Fact]
     public async Task A_NUL_an_unpaired_surrogate_or_a_broken_escape_in_one_event_refuses_that_event_alone_and_its_batch_mates_are_stored()
     {
-        var worker = await _platform.StartWorkerAsync();
+        // This test is about the evidence as published: the refused queue keeps originals (by default it keeps redacted copies, RefusedCopyTests).
+        var worker = await _platform.StartWorkerAsync(new Dictionary<string, string> { ["Ingestion__RefusedQueueKeepsOriginal"] = "true" });
         var valid = TestConversations.Generate(3);
         var conversationId = TestConversations.ConversationId(valid[0]);
 

@@ -20,4 +20,18 @@ public class UserIdPseudonymsTests
         Assert.NotEqual(one.Pseudonym("jane@example.com"), one.Pseudonym("john@example.com"));
         Assert.NotEqual(one.Pseudonym("jane@example.com"), two.Pseudonym("jane@example.com"));
     }
+
+    [Fact]
+    public void A_pseudonym_published_again_stays_the_same_pseudonym_and_only_that_exact_form_is_kept()
+    {
+        var pseudonyms = new UserIdPseudonyms("first-key-of-at-least-thirty-two-characters");
+        var once = pseudonyms.Pseudonym("jane@example.com");
+        Assert.Equal(once, pseudonyms.Pseudonym(once));
+        Assert.True(UserIdPseudonyms.IsPseudonym(once));
+        foreach (var lookAlike in new[] { once.ToUpperInvariant(), once[..^1], once + "0", "u-" + new string('g', 32), "x-" + once[2..], " " + once })
+        {
+            Assert.False(UserIdPseudonyms.IsPseudonym(lookAlike), lookAlike);
+            Assert.NotEqual(lookAlike, pseudonyms.Pseudonym(lookAlike));
+        }
+    }
 }

@@ -12,7 +12,7 @@ namespace Analytics.Ingesting;
 /// <summary>
 /// Consumes one ingestion message: validates every event, hands the valid ones to the <see cref="GroupCommitWriter"/>
 /// (which appends them together with the other messages waiting) and sends each refused event to the refused queue
-/// with its reason. A bad event never holds back its neighbours: whatever goes wrong while reading, validating or
+/// with its reason (by default its <see cref="RefusedCopy"/>, personal data replaced). A bad event never holds back its neighbours: whatever goes wrong while reading, validating or
 /// redacting one event (an exception included) refuses that event alone; the message is acknowledged only after the commit.
 /// An event whose eventId is already stored with another payload is refused after the commit as <c>event_id_conflict</c>.
 /// </summary>
@@ -131,13 +131,14 @@ public sealed partial class IngestFeedbackConsumer(
     private async Task RefuseAsync(ConsumeContext<FeedbackEventBatch> message, FeedbackEventBatch body, Guid? eventId, string? type,
         Refusal refusal, DateTimeOffset refusedAt, PayloadHashes? payloadHashes = null)
     {
-        await SendToRefusedQueue(message, body, eventId, type, refusal, refusedAt, payloadHashes);
+        var kept = options.Value.RefusedQueueKeepsOriginal ? body : RefusedCopy.Redacted(body, pseudonyms);
+        await SendToRefusedQueue(message, kept, eventId, type, refusal, refusedAt, payloadHashes, redacted: !options.Value.RefusedQueueKeepsOriginal);
         metrics.Refused(refusal.Code);
         LogRefused(logger, eventId?.ToString() ?? "(none)", refusal.Code, refusal.Reason, message.MessageId?.ToString() ?? "(none)");
     }
 
     private static async Task SendToRefusedQueue(ConsumeContext<FeedbackEventBatch> message, FeedbackEventBatch body,
-        Guid? eventId, string? type, Refusal refusal, DateTimeOffset refusedAt, PayloadHashes? payloadHashes)
+        Guid? eventId, string? type, Refusal refusal, DateTimeOffset refusedAt, PayloadHashes? payloadHashes, bool redacted)
     {
         var endpoint = await message.GetSendEndpoint(RefusedQueueAddress);
         await endpoint.Send(body, send =>
@@ -147,6 +148,7 @@ public sealed partial class IngestFeedbackConsumer(
             send.Headers.Set(IngestionTopology.RefusalCodeHeader, refusal.Code);
             send.Headers.Set(IngestionTopology.RefusalReasonHeader, refusal.Reason);
             send.Headers.Set(IngestionTopology.RefusedAtHeader, refusedAt.ToString("O"));
+            send.Headers.Set(IngestionTopology.RefusedCopyHeader, redacted ? "redacted" : "original");
             if (eventId is not null)
             {
                 send.Headers.Set(IngestionTopology.EventIdHeader, eventId.Value.ToString());

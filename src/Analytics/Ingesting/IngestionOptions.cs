@@ -32,6 +32,14 @@ public sealed class IngestionOptions
     public int MaxPendingBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>
+    /// Whether the refused queue keeps each refused event as it was published. Off by default: it keeps the
+    /// <see cref="RefusedCopy"/> (personal data replaced, user ids pseudonymized) with the reason headers, so a refused
+    /// comment is not kept with what a stored one would lose. Turn it on only where the refused queue may hold personal
+    /// data (for example to debug a producer for a while); docs/security.md, "Personal data".
+    /// </summary>
+    public bool RefusedQueueKeepsOriginal { get; set; }
+
+    /// <summary>
     /// Events of not yet existing conversation streams in one append from which they are written with Marten's
     /// bulk event append (binary COPY) rather than quick appends; 0 turns the bulk path off.
     /// </summary>

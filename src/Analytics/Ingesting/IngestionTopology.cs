@@ -22,6 +22,9 @@ public static class IngestionTopology
     public const string RefusedAtHeader = "x-refused-at";
     public const string OriginalMessageIdHeader = "x-original-message-id";
 
+    /// <summary>Which copy the refused queue holds: <c>redacted</c> (the default, <see cref="RefusedCopy"/>) or <c>original</c>.</summary>
+    public const string RefusedCopyHeader = "x-refused-copy";
+
     /// <summary>On an <c>event_id_conflict</c>: the payload hash of the refused event and of the one stored under its eventId.</summary>
     public const string PayloadHashHeader = "x-payload-sha256";
     public const string StoredPayloadHashHeader = "x-stored-payload-sha256";

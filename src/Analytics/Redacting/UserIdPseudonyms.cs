@@ -25,8 +25,17 @@ public sealed class UserIdPseudonyms
     public static UserIdPseudonyms FromConfiguration(IConfiguration configuration) =>
         new(configuration[Setting] is { Length: > 0 } key ? key : UnsafeDefaults.DevelopmentUserIdKey);
 
-    public string Pseudonym(string userId) =>
-        "u-" + Convert.ToHexStringLower(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(userId)).AsSpan(0, 16));
+    /// <summary>
+    /// The user id's pseudonym; a value that already has a pseudonym's form (<c>u-</c> and 32 lowercase hex digits) is
+    /// kept, so an event published again from the refused queue's redacted copy keeps its user (docs/security.md).
+    /// </summary>
+    public string Pseudonym(string userId) => IsPseudonym(userId)
+        ? userId
+        : "u-" + Convert.ToHexStringLower(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(userId)).AsSpan(0, 16));
+
+    /// <summary>Whether the value has a pseudonym's form: <c>u-</c> and 32 lowercase hex digits.</summary>
+    public static bool IsPseudonym(string value) =>
+        value.Length == 34 && value.StartsWith("u-", StringComparison.Ordinal) && value.AsSpan(2).IndexOfAnyExcept("0123456789abcdef") < 0;
 
     /// <summary>The contract with its user id pseudonymized (ConversationStarted); others as they are.</summary>
     public object Apply(object contract) => contract is ConversationStarted started
