@@ -51,17 +51,26 @@ public static class TestEnvironment
     /// <summary>Waits for a condition, polling; fails with the last observed state when the time is up.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)
     {
+        if (!await TryWaitUntilAsync(condition, timeout))
+        {
+            Assert.Fail($"Condition not met within {timeout.TotalSeconds:0}s: {await describe()}");
+        }
+    }
+
+    /// <summary>Waits for a condition, polling every 100 ms; false when the time is up first (for a test that goes on and decides later).</summary>
+    public static async Task<bool> TryWaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             if (await condition())
             {
-                return;
+                return true;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"Condition not met within {timeout.TotalSeconds:0}s: {await describe()}");
+                return false;
             }
 
             await Task.Delay(100);
