@@ -38,8 +38,9 @@ public sealed partial class ComposeRetentionPolicyTests
         Assert.Equal(long.Parse(defaults.Groups["age"].Value, CultureInfo.InvariantCulture), (long?)definition["message-ttl"]);
         // The policy applies to the queues it is meant for, and only to them.
         var pattern = new Regex((string)policy["pattern"]!);
-        Assert.True(pattern.IsMatch("analytics-ingest-refused") && pattern.IsMatch("analytics-ingest_error"));
-        Assert.False(pattern.IsMatch("analytics-ingest"));
+        Assert.Matches(pattern, "analytics-ingest-refused");
+        Assert.Matches(pattern, "analytics-ingest_error");
+        Assert.DoesNotMatch(pattern, "analytics-ingest");
     }
 
     [GeneratedRegex(@"max_length=\$\{ANALYTICS_RETENTION_MAX_LENGTH:-(?<length>\d+)\}\s+max_age=\$\{ANALYTICS_RETENTION_MAX_AGE_MS:-(?<age>\d+)\}")]
