@@ -53,6 +53,7 @@ app.MapSatisfactionEndpoints();
 app.MapComparisonEndpoints();
 app.MapPreferencePairsExport();
 app.MapAlertEndpoints();
+app.MapAlertDeliveryEndpoints();
 app.MapTriageEndpoints();
 app.MapCurrentKey();
 app.MapConversationList();

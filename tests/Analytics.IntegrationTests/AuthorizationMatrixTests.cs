@@ -33,6 +33,7 @@ public sealed class AuthorizationMatrixTests : IAsyncLifetime
     {
         ["GET /api/exports/preference-pairs"] = ApiKeyAuthentication.Roles.Admin,
         ["GET /api/exports"] = ApiKeyAuthentication.Roles.Admin,
+        ["GET /api/alerts/deliveries"] = ApiKeyAuthentication.Roles.Triager,
     };
 
     /// <summary>The roles from lowest to highest, with a key for each ("guest" is a role the API does not know).</summary>

@@ -22,11 +22,16 @@ public static class AlertingRegistration
     public static IServiceCollection AddRegressionAlerts(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection("Alerts");
-        services.Configure<AlertingOptions>(section);
+        services.AddOptions<AlertingOptions>().Bind(section)
+            .Validate(o => o.MaxDeliveryAttempts >= 1, "Alerts:MaxDeliveryAttempts must be at least 1.")
+            .Validate(o => o.DeliveryTimeoutSeconds > 0, "Alerts:DeliveryTimeoutSeconds must be positive.")
+            .Validate(o => o.DeliveryLeaseSeconds > o.DeliveryTimeoutSeconds, "Alerts:DeliveryLeaseSeconds must exceed Alerts:DeliveryTimeoutSeconds (a lease must outlive the attempt it covers).")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AlertMetrics>();
         // No request logging: a webhook URL carries its secret token in the path (docs/security.md, "Alert webhooks").
-        services.AddHttpClient(AlertDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10)).RemoveAllLoggers();
+        // Each attempt has its own timeout (Alerts:DeliveryTimeoutSeconds); the client's is a backstop.
+        services.AddHttpClient(AlertDelivery.HttpClientName, client => client.Timeout = TimeSpan.FromMinutes(5)).RemoveAllLoggers();
         if (section.GetValue("Enabled", true))
         {
             services.AddHostedService<RegressionWatch>();
