@@ -6,24 +6,6 @@ public sealed class ClusterTriageTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
 
-    [Theory]
-    [InlineData(ClusterState.Resolved, 10, 14, 5, false)]
-    [InlineData(ClusterState.Resolved, 10, 15, 5, true)]
-    [InlineData(ClusterState.Resolved, 10, 40, 5, true)]
-    [InlineData(ClusterState.Open, 10, 40, 5, false)]
-    public void A_resolved_cluster_reopens_once_it_has_the_threshold_of_items_since_its_resolution(
-        ClusterState state, int sizeAtResolution, int size, int threshold, bool reopens)
-    {
-        var id = Guid.NewGuid();
-        var reopened = ClusterTriage.Reopen(state, sizeAtResolution, size, threshold, id, Now);
-
-        Assert.Equal(reopens, reopened is not null);
-        if (reopened is not null)
-        {
-            Assert.Equal(new ClusterReopened(id, size - sizeAtResolution, ClusterTriage.SystemActor, Now), reopened);
-        }
-    }
-
     [Fact]
     public void Folding_a_stream_gives_the_state_of_its_last_events()
     {

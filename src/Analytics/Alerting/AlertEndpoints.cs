@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Analytics.Access;
+using Analytics.Decisions;
 using JasperFx;
 using JasperFx.Events;
 using Marten;
@@ -36,8 +37,6 @@ public sealed record AcknowledgeRequest(string? Note);
 
 public static class AlertEndpoints
 {
-    private const int MaxNoteLength = 2000;
-
     public static IEndpointRouteBuilder MapAlertEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/alerts").WithTags("Alerts");
@@ -79,40 +78,35 @@ public static class AlertEndpoints
         return TypedResults.Ok(new AlertDetail(alert, await HistoryAsync(session, alert, ct)));
     }
 
+    /// <summary>
+    /// Acknowledges an alert: its state is folded from its cell's alert stream (found through the alert's row), decided by
+    /// <see cref="CellAlerts.Decide"/>, and the event appended with optimistic concurrency on the stream. When the stream
+    /// moved in between (the detector, or another triager), the stream is read again: if the alert was acknowledged
+    /// meanwhile that is the answer, else a 409 to retry.
+    /// </summary>
     private static async Task<Results<Ok<AlertDetail>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult>> Acknowledge(
         Guid alertId, AcknowledgeRequest? request, HttpContext http, NpgsqlDataSource dataSource, IDocumentSession session,
         TimeProvider time, CancellationToken ct)
     {
-        if (request?.Note is { Length: > MaxNoteLength })
+        var command = new AcknowledgeAlert(alertId, http.User.Identity?.Name ?? "unknown", request?.Note);
+        var streamId = await StreamIdOfAsync(dataSource, alertId, ct);
+        var stream = streamId is { } id ? await session.Events.FetchForWriting<CellAlerts>(id, ct) : null;
+        var decision = CellAlerts.Decide(stream?.Aggregate?.Alerts.GetValueOrDefault(alertId), command, time.GetUtcNow());
+        if (decision is not Decision.Accepted accepted)
         {
-            return BadRequest("Note too long", $"note must be at most {MaxNoteLength} characters.");
+            return Problem((Decision.Rejected)decision);
         }
 
-        var alert = (await QueryAsync(dataSource, "alert_id = $1", [alertId], 1, ct)).FirstOrDefault();
-        if (alert is null)
-        {
-            return NotFound(alertId);
-        }
-
-        if (alert.AcknowledgedAt is not null)
-        {
-            return AlreadyAcknowledged(alert);
-        }
-
-        var streamId = RegressionWatch.StreamIdOf(new CellKey(alert.ModelId, alert.ModelVersion, alert.Capability));
-        var stream = await session.Events.FetchStreamStateAsync(streamId, ct);
-        var actor = http.User.Identity?.Name ?? "unknown";
-        // Optimistic concurrency: the append only succeeds if nobody else wrote to the cell's stream meanwhile.
-        session.Events.Append(streamId, stream!.Version + 1, new RegressionAcknowledged(alertId, actor, time.GetUtcNow(), request?.Note));
+        stream!.AppendOne(accepted.Event);
         try
         {
             await session.SaveChangesAsync(ct);
         }
         catch (Exception ex) when (ex is ConcurrencyException or EventStreamUnexpectedMaxEventIdException)
         {
-            var now = (await QueryAsync(dataSource, "alert_id = $1", [alertId], 1, ct)).First();
-            return now.AcknowledgedAt is not null
-                ? AlreadyAcknowledged(now)
+            var now = await session.Events.AggregateStreamAsync<CellAlerts>(streamId!.Value, token: ct);
+            return CellAlerts.Decide(now?.Alerts.GetValueOrDefault(alertId), command, time.GetUtcNow()) is Decision.Rejected rejected
+                ? Problem(rejected)
                 : TypedResults.Conflict(new ProblemDetails
                 {
                     Title = "Concurrent change",
@@ -125,12 +119,29 @@ public static class AlertEndpoints
         return TypedResults.Ok(new AlertDetail(acknowledged, await HistoryAsync(session, acknowledged, ct)));
     }
 
-    private static Conflict<ProblemDetails> AlreadyAcknowledged(AlertView alert) => TypedResults.Conflict(new ProblemDetails
+    /// <summary>The alert's cell stream, as its row records it; null for an unknown alert. Only to find the stream: the decision reads the stream.</summary>
+    private static async Task<Guid?> StreamIdOfAsync(NpgsqlDataSource dataSource, Guid alertId, CancellationToken ct)
     {
-        Title = "Already acknowledged",
-        Detail = $"Alert {alert.AlertId} was acknowledged by {alert.AcknowledgedBy} at {alert.AcknowledgedAt:O}.",
-        Status = StatusCodes.Status409Conflict,
-    });
+        await using var command = dataSource.CreateCommand($"select stream_id from {AlertsProjection.Alerts} where alert_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = alertId });
+        return await command.ExecuteScalarAsync(ct) is Guid streamId ? streamId : null;
+    }
+
+    private static Results<Ok<AlertDetail>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult> Problem(Decision.Rejected rejected)
+    {
+        var problem = new ProblemDetails { Title = rejected.Title, Detail = rejected.Detail };
+        switch (rejected.Reason)
+        {
+            case Rejection.InvalidCommand:
+                return BadRequest(rejected.Title, rejected.Detail);
+            case Rejection.NotFound:
+                problem.Status = StatusCodes.Status404NotFound;
+                return TypedResults.NotFound(problem);
+            default:
+                problem.Status = StatusCodes.Status409Conflict;
+                return TypedResults.Conflict(problem);
+        }
+    }
 
     private static NotFound<ProblemDetails> NotFound(Guid alertId) => TypedResults.NotFound(new ProblemDetails
     {

@@ -1,5 +1,6 @@
 using Analytics.Contracts;
 using Analytics.Conversations;
+using Analytics.Decisions;
 using Analytics.Satisfaction;
 using Analytics.Texts;
 using JasperFx.Events;
@@ -178,51 +179,87 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
     }
 
     /// <summary>
-    /// Clusters these thumbs-down (those not clustered yet): embeds them, assigns each to a cluster of its group, suggests
-    /// labels, and commits the items, the clusters' rows and their triage events (ClusterOpened, ClusterReopened) in one
-    /// transaction of its own, before the daemon moves the checkpoint. A page retried after that (the checkpoint's commit
-    /// lost) finds its turns clustered and does nothing, so every thumbs-down is clustered exactly once.
+    /// Clusters these thumbs-down (those not clustered yet) in three steps: <see cref="LoadAsync"/> (their prompts and
+    /// vectors, and the clusters of their groups), <see cref="Assign"/> (each to a cluster of its group) and
+    /// <see cref="WriteAsync"/> (labels, then the items, the clusters' rows and their triage events in one transaction of
+    /// its own, before the daemon moves the checkpoint). A page retried after that (the checkpoint's commit lost) finds its
+    /// turns clustered and does nothing, so every thumbs-down is clustered exactly once.
     /// </summary>
     private async Task ClusterAsync(List<IEvent<ResponseRatedRecorded>> downs, CancellationToken cancellationToken)
     {
         _faults.ThrowIfPoisoned(downs);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var clustered = await ClusteredTurnsAsync(connection, downs.Select(d => d.Data.TurnId).ToArray(), cancellationToken);
-        downs = downs.Where(d => !clustered.Contains(d.Data.TurnId)).ToList();
-        if (downs.Count == 0)
+        if (await LoadAsync(connection, downs, cancellationToken) is not { } page)
         {
             return;
         }
 
-        var prompts = await PromptsAsync(connection, downs, cancellationToken);
-        var items = downs.Select(d => new Item(d, PrimaryCapability(d.Data.Capabilities), PrimaryReason(d.Data.Reasons),
-            prompts.GetValueOrDefault(d.Data.TurnId))).ToList();
-        var vectors = FeedbackEmbedding.Embed(_embedder, items.Select(i => new FeedbackEmbedding.Feedback(i.Rating.Comment, i.Prompt, i.Reason)).ToList(), cancellationToken);
+        await WriteAsync(connection, page, Assign(page), cancellationToken);
+    }
 
-        var clustering = new CentroidClustering(_options.SimilarityThreshold);
-        var triage = await LoadClustersAsync(connection, clustering, items.Select(i => (i.Rating.Model.Id, i.Capability, i.Reason)).Distinct().ToList(), cancellationToken);
-        var now = _time.GetUtcNow();
-        var members = new List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)>();
-        for (var i = 0; i < items.Count; i++)
+    /// <summary>A page's thumbs-down not clustered yet, their vectors, and the clusters of their groups with their triage state as the rows hold it.</summary>
+    private sealed record LoadedPage(List<Item> Items, float[][] Vectors, CentroidClustering Clustering, Dictionary<Guid, ClusterState> States);
+
+    /// <summary>One clustered thumbs-down: its vector, its cluster and its cosine to the centroid when it joined.</summary>
+    private sealed record Member(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity);
+
+    /// <summary>
+    /// The load step: drops the turns clustered already (null when none is left), reads the prompt excerpts, embeds the
+    /// items in one batch and loads the clusters of their groups.
+    /// </summary>
+    private async Task<LoadedPage?> LoadAsync(NpgsqlConnection connection, List<IEvent<ResponseRatedRecorded>> downs, CancellationToken ct)
+    {
+        var clustered = await ClusteredTurnsAsync(connection, downs.Select(d => d.Data.TurnId).ToArray(), ct);
+        downs = downs.Where(d => !clustered.Contains(d.Data.TurnId)).ToList();
+        if (downs.Count == 0)
         {
-            var rating = items[i].Rating;
-            var (cluster, similarity) = clustering.Assign(items[i].Group, vectors[i], () => rating.EventId);
-            members.Add((items[i], vectors[i], cluster, similarity));
+            return null;
         }
 
-        var labels = await SuggestLabelsAsync(connection, members, cancellationToken);
-        var changed = clustering.Clusters.Where(c => c.Changed).ToList();
+        var prompts = await PromptsAsync(connection, downs, ct);
+        var items = downs.Select(d => new Item(d, PrimaryCapability(d.Data.Capabilities), PrimaryReason(d.Data.Reasons),
+            prompts.GetValueOrDefault(d.Data.TurnId))).ToList();
+        var vectors = FeedbackEmbedding.Embed(_embedder, items.Select(i => new FeedbackEmbedding.Feedback(i.Rating.Comment, i.Prompt, i.Reason)).ToList(), ct);
+        var clustering = new CentroidClustering(_options.SimilarityThreshold);
+        var states = await LoadClustersAsync(connection, clustering, items.Select(i => (i.Rating.Model.Id, i.Capability, i.Reason)).Distinct().ToList(), ct);
+        return new LoadedPage(items, vectors, clustering, states);
+    }
+
+    /// <summary>The assign step, in memory: each item joins the most similar cluster of its group, or opens one (its id is the item's rating event id).</summary>
+    private static List<Member> Assign(LoadedPage page)
+    {
+        var members = new List<Member>(page.Items.Count);
+        for (var i = 0; i < page.Items.Count; i++)
+        {
+            var item = page.Items[i];
+            var (cluster, similarity) = page.Clustering.Assign(item.Group, page.Vectors[i], () => item.Rating.EventId);
+            members.Add(new Member(item, page.Vectors[i], cluster, similarity));
+        }
+
+        return members;
+    }
+
+    /// <summary>
+    /// The write step: suggests the changed clusters' labels, opens the new clusters' streams (ClusterOpened) and commits
+    /// them with the items and rows (<see cref="CommitAsync"/>). Only the clusters whose row says resolved are looked at
+    /// for a reopen; whether one reopens is decided on its stream.
+    /// </summary>
+    private async Task WriteAsync(NpgsqlConnection connection, LoadedPage page, List<Member> members, CancellationToken ct)
+    {
+        var labels = await SuggestLabelsAsync(connection, members, ct);
+        var now = _time.GetUtcNow();
+        var changed = page.Clustering.Clusters.Where(c => c.Changed).ToList();
         var opened = changed.Where(c => c.Opened).ToDictionary(c => c.Id, c =>
         {
             var first = members.First(m => m.Cluster == c).Item;
             return new ClusterOpened(c.Id, first.Rating.Model.Id, first.Capability, first.Reason, labels[c.Id].Label, ClusterTriage.SystemActor, now);
         });
-        var reopenCandidates = changed.Where(c => !c.Opened && triage[c.Id].State == ClusterState.Resolved).ToList();
-        await CommitAsync(members, changed, labels, opened, reopenCandidates, now, cancellationToken);
+        var reopenCandidates = changed.Where(c => !c.Opened && page.States[c.Id] == ClusterState.Resolved).ToList();
+        await CommitAsync(members, changed, labels, opened, reopenCandidates, now, ct);
     }
 
     private static void QueueRows(IDocumentOperations operations,
-        List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)> members, List<CentroidClustering.Cluster> changed,
+        List<Member> members, List<CentroidClustering.Cluster> changed,
         Dictionary<Guid, (string Label, double Similarity)> labels, Dictionary<Guid, ClusterOpened> opened, Dictionary<Guid, long> openedVersions,
         DateTimeOffset now)
     {
@@ -270,11 +307,12 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
 
     /// <summary>
     /// Commits the clustered items, the changed clusters' rows and the triage events (ClusterOpened; ClusterReopened where
-    /// the reopen rule fires on the stream's own state) in one session. Cluster ids are the first item's rating event id,
+    /// <see cref="ClusterTriage.Decide"/> accepts the reopen on the stream's own state, its row updated by
+    /// <see cref="TriageRowProjection"/>) in one session. Cluster ids are the first item's rating event id,
     /// so a stream that exists already (opened by an earlier attempt whose rows were not written) is not opened twice.
     /// A triager acting on a cluster in between makes the append conflict: the streams are read again and it is retried.
     /// </summary>
-    private async Task CommitAsync(List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)> members,
+    private async Task CommitAsync(List<Member> members,
         List<CentroidClustering.Cluster> changed, Dictionary<Guid, (string Label, double Similarity)> labels, Dictionary<Guid, ClusterOpened> opened,
         List<CentroidClustering.Cluster> reopenCandidates, DateTimeOffset now, CancellationToken ct)
     {
@@ -291,33 +329,26 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
                     openedVersions[open.ClusterId] = 1;
                 }
 
-                var reopened = new List<(ClusterReopened Event, long Version)>();
+                var reopened = new List<ClusterReopened>();
                 foreach (var cluster in reopenCandidates)
                 {
                     var stream = await session.Events.FetchForWriting<ClusterTriage>(cluster.Id, ct);
                     if (stream.Aggregate is { } current
-                        && ClusterTriage.Reopen(current.State, current.SizeAtResolution, cluster.Size, _options.ReopenAfterItems, cluster.Id, now) is { } reopen)
+                        && ClusterTriage.Decide(current, new TriageCommand.Reopen(cluster.Size, _options.ReopenAfterItems), now) is Decision.Accepted { Event: ClusterReopened reopen })
                     {
-                        var version = (stream.CurrentVersion ?? 0) + 1;
                         stream.AppendOne(reopen);
-                        reopened.Add((reopen, version));
+                        reopened.Add(reopen);
                     }
                 }
 
                 QueueRows(session, members, changed, labels, opened, openedVersions, now);
-                foreach (var (reopen, version) in reopened)
-                {
-                    var (sql, parameters) = TriageTables.RowUpdate(reopen, version);
-                    session.QueueSqlCommand(sql, parameters);
-                }
-
                 await session.SaveChangesAsync(ct);
                 foreach (var id in opened.Keys)
                 {
                     LogOpened(_logger, id, changed.First(c => c.Id == id).Group);
                 }
 
-                foreach (var (reopen, _) in reopened)
+                foreach (var reopen in reopened)
                 {
                     LogReopened(_logger, reopen.ClusterId, reopen.NewItems);
                 }
@@ -379,30 +410,30 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
         return prompts;
     }
 
-    private static async Task<Dictionary<Guid, (ClusterState State, int SizeAtResolution)>> LoadClustersAsync(
+    private static async Task<Dictionary<Guid, ClusterState>> LoadClustersAsync(
         NpgsqlConnection connection, CentroidClustering clustering, List<(string ModelId, string Capability, string Reason)> groups,
         CancellationToken ct)
     {
         // Joined on the columns, so the lookup goes through ix_tri_clusters_group (a concatenation scanned every cluster).
         await using var command = new NpgsqlCommand(
             $"""
-            select cluster_id, model_id, capability, reason, centroid, size, state, size_at_resolution
+            select cluster_id, model_id, capability, reason, centroid, size, state
             from {TriageTables.Clusters} join unnest($1::text[], $2::text[], $3::text[]) as g(model_id, capability, reason)
                 using (model_id, capability, reason)
             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = groups.Select(g => g.ModelId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = groups.Select(g => g.Capability).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = groups.Select(g => g.Reason).ToArray() });
-        var triage = new Dictionary<Guid, (ClusterState, int)>();
+        var states = new Dictionary<Guid, ClusterState>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             var id = reader.GetGuid(0);
             clustering.Load(id, GroupOf(reader.GetString(1), reader.GetString(2), reader.GetString(3)), reader.GetFieldValue<float[]>(4), reader.GetInt32(5));
-            triage[id] = (Enum.Parse<ClusterState>(reader.GetString(6), ignoreCase: true), reader.GetInt32(7));
+            states[id] = Enum.Parse<ClusterState>(reader.GetString(6), ignoreCase: true);
         }
 
-        return triage;
+        return states;
     }
 
     /// <summary>
@@ -412,7 +443,7 @@ public sealed partial class ThumbsDownClusterer : SubscriptionBase
     /// size (ranking every item of the touched clusters sorted ~100,000 rows with their embeddings per page at 10M events).
     /// </summary>
     private static async Task<Dictionary<Guid, (string Label, double Similarity)>> SuggestLabelsAsync(NpgsqlConnection connection,
-        List<(Item Item, float[] Vector, CentroidClustering.Cluster Cluster, double Similarity)> members, CancellationToken ct)
+        List<Member> members, CancellationToken ct)
     {
         var clusters = members.Select(m => m.Cluster).Distinct().ToDictionary(c => c.Id);
         var candidates = members.Select(m => (m.Cluster.Id, Comment: m.Item.Rating.Comment, Text: m.Item.Text, m.Vector)).ToList();

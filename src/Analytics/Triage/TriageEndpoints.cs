@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using Analytics.Access;
+using Analytics.Decisions;
 using JasperFx;
+using JasperFx.Events;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -26,7 +28,6 @@ public sealed record TriageHistoryEntry(long Version, string Event, string Actor
 public static class TriageEndpoints
 {
     public const int MaxListLimit = 500;
-    public const int MaxTextLength = 2000;
 
     /// <summary>The triage API under /api/triage and the triage page (wwwroot/triage) of the host.</summary>
     public static IEndpointRouteBuilder MapTriageEndpoints(this IEndpointRouteBuilder app)
@@ -40,28 +41,18 @@ public static class TriageEndpoints
         read.MapGet("/{clusterId}/history", History).WithSummary("The cluster's full triage audit trail: every event with actor and time.");
 
         var act = app.MapGroup("/api/triage/clusters/{clusterId}").WithTags("Triage").RequireAuthorization(ApiKeyAuthentication.Roles.Triager);
-        act.MapPost("/assign", (Guid clusterId, AssignCluster body, IDocumentSession session, TriageQueries queries, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
-            ActAsync(clusterId, body.ExpectedVersion, session, queries, ct, (_, _) =>
-                Required(body.Assignee, "assignee") ?? (object)new ClusterAssigned(clusterId, body.Assignee!.Trim(), Actor(user), time.GetUtcNow())))
+        act.MapPost("/assign", (Guid clusterId, AssignCluster body, IDocumentSession session, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
+            ActAsync(clusterId, body.ExpectedVersion, new TriageCommand.Assign(body.Assignee, Actor(user)), session, time, ct))
             .WithSummary("Assigns the cluster (triager). Body: assignee, expectedVersion. 409 when the cluster changed since expectedVersion.");
-        act.MapPost("/label", (Guid clusterId, LabelCluster body, IDocumentSession session, TriageQueries queries, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
-            ActAsync(clusterId, body.ExpectedVersion, session, queries, ct, (_, _) =>
-                !Enum.TryParse<Severity>(body.Severity, ignoreCase: false, out var severity) || !Enum.IsDefined(severity)
-                    ? BadRequest("Unknown severity", $"severity must be one of S0, S1, S2, S3, not '{body.Severity}'.")
-                    : !Enum.TryParse<TriageCategory>(body.Category, ignoreCase: true, out var category) || !Enum.IsDefined(category) || body.Category!.Any(char.IsDigit)
-                        ? BadRequest("Unknown category", $"category must be one of safety, quality, other, not '{body.Category}'.")
-                        : new ClusterLabeled(clusterId, severity, category, Actor(user), time.GetUtcNow())))
+        act.MapPost("/label", (Guid clusterId, LabelCluster body, IDocumentSession session, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
+            ActAsync(clusterId, body.ExpectedVersion, new TriageCommand.Label(body.Severity, body.Category, Actor(user)), session, time, ct))
             .WithSummary("Labels severity (S0-S3) and category (safety, quality, other) (triager). Body: severity, category, expectedVersion.");
-        act.MapPost("/notes", (Guid clusterId, AddClusterNote body, IDocumentSession session, TriageQueries queries, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
-            ActAsync(clusterId, body.ExpectedVersion, session, queries, ct, (_, _) =>
-                Required(body.Note, "note") ?? (object)new ClusterNoteAdded(clusterId, body.Note!.Trim(), Actor(user), time.GetUtcNow())))
+        act.MapPost("/notes", (Guid clusterId, AddClusterNote body, IDocumentSession session, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
+            ActAsync(clusterId, body.ExpectedVersion, new TriageCommand.AddNote(body.Note, Actor(user)), session, time, ct))
             .WithSummary("Adds a note (triager). Body: note, expectedVersion.");
-        act.MapPost("/resolve", (Guid clusterId, ResolveCluster body, IDocumentSession session, TriageQueries queries, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
-            ActAsync(clusterId, body.ExpectedVersion, session, queries, ct, (triage, size) =>
-                (object?)Required(body.FixReference, "fixReference")
-                ?? (triage.State == ClusterState.Resolved
-                    ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already resolved", detail: $"Cluster {clusterId} is resolved ({triage.FixReference}).")
-                    : (object)new ClusterResolved(clusterId, body.FixReference!.Trim(), size, Actor(user), time.GetUtcNow()))))
+        act.MapPost("/resolve", async (Guid clusterId, ResolveCluster body, IDocumentSession session, TriageQueries queries, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
+            await ActAsync(clusterId, body.ExpectedVersion,
+                new TriageCommand.Resolve(body.FixReference, await queries.SizeAsync(clusterId, ct) ?? 0, Actor(user)), session, time, ct))
             .WithSummary("Resolves the cluster with a reference to the fix (triager); it reopens by itself when new items keep coming. Body: fixReference, expectedVersion.");
         return app;
     }
@@ -127,59 +118,67 @@ public static class TriageEndpoints
         new(e.Version, e.Data.GetType().Name, actor, at, e.Timestamp, details.ToDictionary(d => d.Key, d => d.Value));
 
     /// <summary>
-    /// One triage action: the stream is fetched at the caller's expected version (optimistic concurrency: another
-    /// action in between → 409), the decision gives an event or a problem, and the event and the cluster row's
-    /// update are committed together.
+    /// One triage action: the cluster's state is folded from its stream, which must be at the caller's expected version
+    /// (optimistic concurrency: another action in between → 409), <see cref="ClusterTriage.Decide"/> gives the event or
+    /// a rejection, and the event is appended; <see cref="TriageRowProjection"/> updates the row in the same transaction.
     /// </summary>
     private static async Task<Results<Ok<TriageActionAccepted>, ProblemHttpResult>> ActAsync(
-        Guid clusterId, long? expectedVersion, IDocumentSession session, TriageQueries queries, CancellationToken ct,
-        Func<ClusterTriage, int, object> decide)
+        Guid clusterId, long? expectedVersion, TriageCommand command, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
         if (expectedVersion is not { } expected || expected < 1)
         {
             return BadRequest("expectedVersion is required", "Send the cluster's version as you saw it (field version of the cluster) as expectedVersion.");
         }
 
-        if (await queries.FindAsync(clusterId, DateTimeOffset.UtcNow, ct) is not { } cluster)
-        {
-            return NotFound(clusterId);
-        }
-
         try
         {
-            var stream = await session.Events.FetchForWriting<ClusterTriage>(clusterId, expected, ct);
+            // Without an expected version here, so that an unknown cluster is a 404 and not a version conflict; the append
+            // still checks that the stream has not moved since this read.
+            var stream = await session.Events.FetchForWriting<ClusterTriage>(clusterId, ct);
             if (stream.Aggregate is null)
             {
                 return NotFound(clusterId);
             }
 
-            var decision = decide(stream.Aggregate, cluster.Size);
-            if (decision is ProblemHttpResult problem)
+            if (stream.CurrentVersion != expected)
             {
-                return problem;
+                return Changed(clusterId, expected);
             }
 
-            stream.AppendOne(decision);
-            var (sql, parameters) = TriageTables.RowUpdate(decision, expected + 1);
-            session.QueueSqlCommand(sql, parameters);
-            await session.SaveChangesAsync(ct);
-            return TypedResults.Ok(new TriageActionAccepted(clusterId, expected + 1, decision.GetType().Name));
+            switch (ClusterTriage.Decide(stream.Aggregate, command, time.GetUtcNow()))
+            {
+                case Decision.Rejected rejected:
+                    return Problem(rejected);
+                case Decision.Accepted accepted:
+                    stream.AppendOne(accepted.Event);
+                    await session.SaveChangesAsync(ct);
+                    return TypedResults.Ok(new TriageActionAccepted(clusterId, expected + 1, accepted.Event.GetType().Name));
+                default:
+                    throw new InvalidOperationException("A decision is accepted or rejected.");
+            }
         }
-        catch (ConcurrencyException)
+        catch (Exception e) when (e is ConcurrencyException or EventStreamUnexpectedMaxEventIdException)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The cluster changed",
-                detail: $"Cluster {clusterId} is no longer at version {expected}: reload it (GET /api/triage/clusters/{clusterId}) and try again.");
+            return Changed(clusterId, expected);
         }
     }
+
+    private static ProblemHttpResult Changed(Guid clusterId, long expected) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The cluster changed",
+            detail: $"Cluster {clusterId} is no longer at version {expected}: reload it (GET /api/triage/clusters/{clusterId}) and try again.");
+
+    private static ProblemHttpResult Problem(Decision.Rejected rejected) => TypedResults.Problem(
+        statusCode: rejected.Reason switch
+        {
+            Rejection.InvalidCommand => StatusCodes.Status400BadRequest,
+            Rejection.NotFound => StatusCodes.Status404NotFound,
+            _ => StatusCodes.Status409Conflict,
+        },
+        title: rejected.Title, detail: rejected.Detail);
 
     private static string Actor(ClaimsPrincipal user) => user.Identity?.Name ?? "unknown";
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
-
-    private static ProblemHttpResult? Required(string? value, string name) =>
-        string.IsNullOrWhiteSpace(value) ? BadRequest($"{name} is required", $"Give a non-empty {name}.")
-        : value.Length > MaxTextLength ? BadRequest($"{name} too long", $"{name} may be at most {MaxTextLength} characters.")
-        : null;
 
     private static ProblemHttpResult NotFound(Guid clusterId) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown cluster", detail: $"No cluster {clusterId}.");

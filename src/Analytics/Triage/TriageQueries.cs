@@ -107,6 +107,14 @@ public sealed class TriageQueries(NpgsqlDataSource dataSource)
         return (await ReadSummariesAsync(command, asOf, ct)).SingleOrDefault();
     }
 
+    /// <summary>The cluster's size as the clusterer counted it; null for an unknown cluster.</summary>
+    public async Task<int?> SizeAsync(Guid clusterId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"select size from {TriageTables.Clusters} where cluster_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = clusterId });
+        return await command.ExecuteScalarAsync(ct) is int size ? size : null;
+    }
+
     public async Task<ClusterDetail?> DetailAsync(Guid clusterId, DateTimeOffset asOf, CancellationToken ct)
     {
         if (await FindAsync(clusterId, asOf, ct) is not { } summary)

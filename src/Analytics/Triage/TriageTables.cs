@@ -1,4 +1,5 @@
 using Analytics.Conversations;
+using JasperFx.Events.Projections;
 using Marten;
 using Weasel.Postgresql.Tables;
 
@@ -6,8 +7,8 @@ namespace Analytics.Triage;
 
 /// <summary>
 /// The clusters as plain SQL tables (schema analytics, prefix tri_) for the API and Grafana. tri_clusters holds
-/// one row per cluster: its group, centroid, size, suggested label and the triage state folded from its stream
-/// (written in the same transaction as each triage event). tri_cluster_items holds one row per thumbs-down
+/// one row per cluster: its group, centroid, size and suggested label (written by the clusterer), and the triage state
+/// folded from its stream (by <see cref="TriageRowProjection"/>, inline: in the same transaction as each triage event). tri_cluster_items holds one row per thumbs-down
 /// response that was clustered (its comment and prompt excerpt were redacted at ingestion).
 /// </summary>
 public static class TriageTables
@@ -23,6 +24,7 @@ public static class TriageTables
         options.Events.AddEventType<ClusterNoteAdded>();
         options.Events.AddEventType<ClusterResolved>();
         options.Events.AddEventType<ClusterReopened>();
+        options.Projections.Add(new TriageRowProjection(), ProjectionLifecycle.Inline);
 
         var clusters = new Table(Clusters);
         clusters.AddColumn<Guid>("cluster_id").AsPrimaryKey();
@@ -79,24 +81,4 @@ public static class TriageTables
     public static string Wire(ClusterState state) => state.ToString().ToLowerInvariant();
 
     public static string Wire(TriageCategory category) => category.ToString().ToLowerInvariant();
-
-    /// <summary>
-    /// The SQL that folds one triage event into the cluster's row (same transaction as the append), and the
-    /// parameters for it. <paramref name="version"/> is the stream version of the event: the row keeps the highest
-    /// it has seen, so two writers committing in either order leave the stream's version in the row.
-    /// </summary>
-    public static (string Sql, object[] Parameters) RowUpdate(object triageEvent, long version) => triageEvent switch
-    {
-        ClusterAssigned e => ($"update {Clusters} set assignee = ?, triage_version = greatest(triage_version, ?), updated_at = ? where cluster_id = ?",
-            [e.Assignee, version, e.At.ToUniversalTime(), e.ClusterId]),
-        ClusterLabeled e => ($"update {Clusters} set severity = ?, category = ?, triage_version = greatest(triage_version, ?), updated_at = ? where cluster_id = ?",
-            [e.Severity.ToString(), Wire(e.Category), version, e.At.ToUniversalTime(), e.ClusterId]),
-        ClusterNoteAdded e => ($"update {Clusters} set triage_version = greatest(triage_version, ?), updated_at = ? where cluster_id = ?",
-            [version, e.At.ToUniversalTime(), e.ClusterId]),
-        ClusterResolved e => ($"update {Clusters} set state = ?, fix_reference = ?, size_at_resolution = ?, resolved_at = ?, triage_version = greatest(triage_version, ?), updated_at = ? where cluster_id = ?",
-            [Wire(ClusterState.Resolved), e.FixReference, e.SizeAtResolution, e.At.ToUniversalTime(), version, e.At.ToUniversalTime(), e.ClusterId]),
-        ClusterReopened e => ($"update {Clusters} set state = ?, triage_version = greatest(triage_version, ?), updated_at = ? where cluster_id = ?",
-            [Wire(ClusterState.Open), version, e.At.ToUniversalTime(), e.ClusterId]),
-        _ => throw new ArgumentException($"Not a triage action: {triageEvent.GetType().Name}", nameof(triageEvent)),
-    };
 }
