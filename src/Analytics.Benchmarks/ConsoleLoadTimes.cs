@@ -77,23 +77,20 @@ public static class ConsoleLoadTimes
         return results.All(r => r.MeetsGoal) ? 0 : 1;
     }
 
-    /// <summary>The Chromium the tests use (apt-get install chromium), or ANALYTICS_TEST_CHROMIUM.</summary>
-    public static string ChromiumPath => Environment.GetEnvironmentVariable("ANALYTICS_TEST_CHROMIUM") ?? "/usr/bin/chromium";
-
     /// <summary>
     /// Times every page over the window <paramref name="window"/> (a console window name: 24h, 7d, 30d, 90d). The model page
     /// opens the first model of /api/models; the conversation page the newest conversation of /api/conversations.
     /// </summary>
     public static async Task<IReadOnlyList<PageLoads>> MeasureAsync(Uri apiBase, string apiKey, string window, int loads, CancellationToken cancellationToken)
     {
-        if (!File.Exists(ChromiumPath))
+        if (!File.Exists(Chromium.Path))
         {
-            throw new InvalidOperationException($"No Chromium at {ChromiumPath}: apt-get install -y chromium, or set ANALYTICS_TEST_CHROMIUM.");
+            throw new InvalidOperationException($"No Chromium at {Chromium.Path}: apt-get install -y chromium, or set ANALYTICS_TEST_CHROMIUM.");
         }
 
         var pages = await PagesAsync(apiBase, apiKey, window, cancellationToken);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium.Path, Headless = true });
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = apiBase.ToString(),
