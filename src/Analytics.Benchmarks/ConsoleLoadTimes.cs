@@ -21,49 +21,14 @@ public static class ConsoleLoadTimes
         public bool MeetsGoal => P95Milliseconds < GoalMilliseconds;
     }
 
-    public const string Usage = "usage: console --api http://127.0.0.1:PORT [--key KEY] [--window 30d] [--loads 20]";
-
     /// <summary>
     /// <c>console</c>: times the console of an API that is already running (one started by infra/scripts/run-platform.sh, or
     /// the API of a read benchmark's store) and prints p50/p95/max per page against the goal. Exit code 1 when a page
     /// misses it.
     /// </summary>
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ConsoleLoadOptions options, CancellationToken cancellationToken)
     {
-        Uri? api = null;
-        var (key, window, loads) = ("local-dev-viewer-key", "30d", 20);
-        for (var i = 0; i < args.Count; i++)
-        {
-            var value = i + 1 < args.Count ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--api" when Uri.TryCreate(value, UriKind.Absolute, out var uri):
-                    api = uri;
-                    break;
-                case "--key" when value is not null:
-                    key = value;
-                    break;
-                case "--window" when value is "24h" or "7d" or "30d" or "90d":
-                    window = value;
-                    break;
-                case "--loads" when int.TryParse(value, out var n) && n is >= 1 and <= 1_000:
-                    loads = n;
-                    break;
-                default:
-                    Console.Error.WriteLine($"unknown or invalid option {args[i]} {value}");
-                    Console.Error.WriteLine(Usage);
-                    return 2;
-            }
-
-            i++;
-        }
-
-        if (api is null)
-        {
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
+        var (api, key, window, loads) = (options.Api, options.Key, options.Window, options.Loads);
         var results = await MeasureAsync(api, key, window, loads, cancellationToken);
         Console.WriteLine($"Console load times ({loads} loads per page, window {window}, {api}): navigation until the page's data is drawn");
         Console.WriteLine();

@@ -10,26 +10,8 @@ namespace Analytics.Benchmarks;
 /// </summary>
 public static class IngestBenchmark
 {
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public static async Task<int> RunAsync(BenchSettings settings, CancellationToken ct)
     {
-        BenchSettings? settings;
-        try
-        {
-            settings = BenchSettings.Parse(args);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
-        {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(BenchSettings.Usage);
-            return 2;
-        }
-
-        if (settings is null)
-        {
-            Console.WriteLine(BenchSettings.Usage);
-            return 0;
-        }
-
         var root = RepositoryRoot.Find();
         AnsiConsole.MarkupLine($"[bold]Analytics ingest benchmark[/]: {settings.Events:N0} events, seed {settings.Seed}, " +
             $"{Environment.ProcessorCount} cores, {Markup.Escape(Environment.OSVersion.ToString())}");

@@ -19,27 +19,9 @@ public static class ReadBenchmark
     private const string ViewerKey = "local-dev-viewer-key";
     private const string OverTimeModel = "atlas";
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, string root, CancellationToken ct)
+    public static async Task<int> RunAsync(ReadSettings settings, string root, CancellationToken ct)
     {
-        ReadSettings? settings;
-        try
-        {
-            settings = ReadSettings.Parse(args);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
-        {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(ReadSettings.Usage);
-            return 2;
-        }
-
-        if (settings is null)
-        {
-            Console.WriteLine(ReadSettings.Usage);
-            return 0;
-        }
-
-        var command = "dotnet run -c Release --project src/Analytics.Benchmarks -- read " + string.Join(' ', args);
+        var command = settings.CommandLine;
         AnsiConsole.MarkupLine($"[bold]Analytics read-side benchmark[/]: {settings.Events:N0} events over {settings.Days} virtual days, seed {settings.Seed}, " +
             $"{Environment.ProcessorCount} cores, {Markup.Escape(Environment.OSVersion.ToString())}");
         var total = Stopwatch.StartNew();

@@ -16,35 +16,10 @@ namespace Analytics.Benchmarks;
 /// </summary>
 public static class ScaleOutRun
 {
-    private const string Usage = """
-        scale-out [--conversations 3000] [--rate 150] [--logs DIR]
-          Reads PG_PORT, RABBITMQ_PORT and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh); the worker and
-          the API must be built in Release. infra/scripts/scale-out.sh does all of that.
-        """;
-
-    public static async Task<int> RunAsync(string[] args, string root, CancellationToken ct)
+    public static async Task<int> RunAsync(ScaleOutOptions options, string root, CancellationToken ct)
     {
-        var conversations = 3000;
-        var rate = 150;
-        var logs = Path.Combine(root, ".local", "scale-out");
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            switch (args[i])
-            {
-                case "--conversations":
-                    conversations = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-                    break;
-                case "--rate":
-                    rate = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-                    break;
-                case "--logs":
-                    logs = args[i + 1];
-                    break;
-                default:
-                    Console.Error.WriteLine(Usage);
-                    return 2;
-            }
-        }
+        var (conversations, rate) = (options.Conversations, options.Rate);
+        var logs = options.Logs ?? Path.Combine(root, ".local", "scale-out");
 
         // The administrators, at the addresses infra/scripts/services-env.sh exports (PG_PORT, RABBITMQ_PORT,
         // RABBITMQ_MANAGEMENT_PORT), as for the other benchmarks: the run creates its own database and vhost.
