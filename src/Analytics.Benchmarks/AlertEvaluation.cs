@@ -52,7 +52,7 @@ public static class AlertEvaluation
             rules.Add(($"naive: last hour down rate > {settings.NaiveThresholds[t]:0.00}", r => r.Naive[index]));
         }
 
-        var table = new Table().AddColumns("Rule", "False-alarm runs (no drop)", "Detected (drop)", "Median delay (events)",
+        var table = new ReportTable(string.Empty, "Rule", "False-alarm runs (no drop)", "Detected (drop)", "Median delay (events)",
             "Median delay (min)", "Other false alarms (drop runs)");
         foreach (var (name, pick) in rules)
         {
@@ -68,12 +68,13 @@ public static class AlertEvaluation
                 $"{dropped.Count(r => pick(r).FalseAlarms > 0)}/{dropped.Count}");
         }
 
+        table.Write();
         if (settings.Markdown)
         {
-            table.Border(TableBorder.Markdown);
+            Console.WriteLine();
+            table.WriteMarkdown(Console.Out);
         }
 
-        AnsiConsole.Write(table);
         return 0;
     }
 

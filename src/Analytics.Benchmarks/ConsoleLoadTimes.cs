@@ -32,13 +32,13 @@ public static class ConsoleLoadTimes
         var results = await MeasureAsync(api, key, window, loads, cancellationToken);
         Console.WriteLine($"Console load times ({loads} loads per page, window {window}, {api}): navigation until the page's data is drawn");
         Console.WriteLine();
-        Console.WriteLine("| Page | Path | p50 | p95 | max | goal p95 < 1 s |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        var table = new ReportTable(string.Empty, "Page", "Path", "p50", "p95", "max", "goal p95 < 1 s");
         foreach (var r in results)
         {
-            Console.WriteLine($"| {r.Page} | `{r.Path}` | {r.P50Milliseconds:F0} ms | {r.P95Milliseconds:F0} ms | {r.MaxMilliseconds:F0} ms | {(r.MeetsGoal ? "met" : "**missed**")} |");
+            table.AddRow(r.Page, $"`{r.Path}`", $"{r.P50Milliseconds:F0} ms", $"{r.P95Milliseconds:F0} ms", $"{r.MaxMilliseconds:F0} ms", r.MeetsGoal ? "met" : "**missed**");
         }
 
+        table.WriteMarkdown(Console.Out);
         return results.All(r => r.MeetsGoal) ? 0 : 1;
     }
 
