@@ -141,7 +141,8 @@ public sealed class IngestBenchmark(BenchSettings settings, CancellationToken ct
     {
         ThroughputTargets();
         var table = new ReportTable(_report.Title, new ReportColumn("Scenario"), new("Messages", true), new("Events", true), new("Seconds", true),
-            new("Msgs/s", true), new("Events/s", true), new("Ratio to baseline", true), new("Worker peak MB", true), new("CPU (100% = 1 core)"));
+            new("Msgs/s", true), new("Events/s", true), new("Ratio to baseline", true), new("Worker peak MB", true), new("CPU (100% = 1 core)"),
+            new("CPU µs/event"));
         foreach (var r in _results)
         {
             var ratio = r == _platform1 ? Ratio(r.MessagesPerSecond, _noop?.MessagesPerSecond) + " of no-op msg/s"
@@ -155,7 +156,8 @@ public sealed class IngestBenchmark(BenchSettings settings, CancellationToken ct
 
             table.AddRow(r.Name + (r.Note is null ? string.Empty : $" ({r.Note})"),
                 F(r.Messages), F(r.Events), F(r.Elapsed.TotalSeconds, "0.00"), F(r.MessagesPerSecond), F(r.EventsPerSecond),
-                ratio, r.PeakWorkerMb is { } peak ? F(peak, "0") : "–", r.Cpu?.ToString() ?? "–");
+                ratio, r.PeakWorkerMb is { } peak ? F(peak, "0") : "–", r.Cpu?.ToString() ?? "–",
+                r.Cpu?.MicrosecondsPerEvent(r.Events, withWorker: r.PeakWorkerMb is not null) ?? "–");
         }
 
         return table;
