@@ -16,28 +16,14 @@ namespace Analytics.Benchmarks;
 /// </summary>
 public static class AlertEvaluation
 {
-    public const string Usage = """
-        alerts [--runs 40] [--conversations-per-minute 600] [--warmup-hours 4] [--hours-after 4] [--drop 0.08]
-               [--shift 0.06] [--margin 1.5] [--threshold 10] [--recovery-threshold 4] [--min-baseline 300] [--min-window 60]
-               [--naive-thresholds 0.3,0.4,0.5,0.55,0.6,0.7] [--naive-min-ratings 30] [--markdown]
-        """;
-
     private static readonly (string Model, string Version, string Capability)[] InjectedCells =
     [
         ("atlas", "2026-11", "browsing"), ("borealis", "1.5", "code_execution"),
         ("cirrus", "8", "file_analysis"), ("atlas", "2026-10", "chat"),
     ];
 
-    public static int Run(string[] args)
+    public static int Run(AlertEvaluationOptions settings)
     {
-        var settings = Settings.Parse(args);
-        if (settings is null)
-        {
-            Console.Error.WriteLine($"unknown option or missing value in: {string.Join(' ', args)}");
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
         var detectorOptions = new RegressionDetectorOptions
         {
             Shift = settings.Shift,
@@ -60,13 +46,13 @@ public static class AlertEvaluation
         AnsiConsole.MarkupLine($"Simulated {events:N0} events in {started.Elapsed.TotalSeconds:N0} s.");
 
         var rules = new List<(string Name, Func<RunResult, Outcome> Pick)> { ("CUSUM (this platform)", r => r.Detector) };
-        for (var t = 0; t < settings.NaiveThresholds.Length; t++)
+        for (var t = 0; t < settings.NaiveThresholds.Count; t++)
         {
             var index = t;
             rules.Add(($"naive: last hour down rate > {settings.NaiveThresholds[t]:0.00}", r => r.Naive[index]));
         }
 
-        var table = new Table().AddColumns("Rule", "False-alarm runs (no drop)", "Detected (drop)", "Median delay (events)",
+        var table = new ReportTable(string.Empty, "Rule", "False-alarm runs (no drop)", "Detected (drop)", "Median delay (events)",
             "Median delay (min)", "Other false alarms (drop runs)");
         foreach (var (name, pick) in rules)
         {
@@ -82,12 +68,13 @@ public static class AlertEvaluation
                 $"{dropped.Count(r => pick(r).FalseAlarms > 0)}/{dropped.Count}");
         }
 
+        table.Write();
         if (settings.Markdown)
         {
-            table.Border(TableBorder.Markdown);
+            Console.WriteLine();
+            table.WriteMarkdown(Console.Out);
         }
 
-        AnsiConsole.Write(table);
         return 0;
     }
 
@@ -99,7 +86,7 @@ public static class AlertEvaluation
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static RunResult RunOne(int seed, (string Model, string Version, string Capability)? injected, Settings settings,
+    private static RunResult RunOne(int seed, (string Model, string Version, string Capability)? injected, AlertEvaluationOptions settings,
         RegressionDetectorOptions detectorOptions)
     {
         var start = TrafficOptions.DefaultStart;
@@ -327,49 +314,6 @@ public static class AlertEvaluation
                 var sum = _sums.GetValueOrDefault(cell);
                 _sums[cell] = (sum.Rated + (sign * rated), sum.Down + (sign * down));
             }
-        }
-    }
-
-    private static readonly RegressionDetectorOptions Defaults = new();
-
-    private sealed record Settings(int Runs, double ConversationsPerMinute, double WarmupHours, double HoursAfter, double Drop,
-        double Shift, double Margin, double Threshold, double RecoveryThreshold, long MinBaseline, long MinWindow, double[] NaiveThresholds,
-        long NaiveMinRatings, bool Markdown)
-    {
-        /// <summary>The options that take a value; anything else (a typo included) is refused with the usage.</summary>
-        private static readonly HashSet<string> Options =
-        [
-            "runs", "conversations-per-minute", "warmup-hours", "hours-after", "drop", "shift", "margin", "threshold",
-            "recovery-threshold", "min-baseline", "min-window", "naive-thresholds", "naive-min-ratings",
-        ];
-
-        public static Settings? Parse(string[] args)
-        {
-            var values = new Dictionary<string, string>();
-            var markdown = false;
-            for (var i = 0; i < args.Length; i++)
-            {
-                if (args[i] == "--markdown")
-                {
-                    markdown = true;
-                }
-                else if (args[i].StartsWith("--", StringComparison.Ordinal) && Options.Contains(args[i][2..]) && i + 1 < args.Length)
-                {
-                    values[args[i][2..]] = args[++i];
-                }
-                else
-                {
-                    return null;
-                }
-            }
-
-            double D(string name, double fallback) => values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-            return new Settings((int)D("runs", 40), D("conversations-per-minute", 600), D("warmup-hours", 4), D("hours-after", 4),
-                D("drop", 0.08), D("shift", Defaults.Shift), D("margin", Defaults.BaselineMargin), D("threshold", Defaults.Threshold),
-                D("recovery-threshold", Defaults.RecoveryThreshold), (long)D("min-baseline", Defaults.MinimumBaselineRatings),
-                (long)D("min-window", Defaults.MinimumWindowRatings),
-                (values.GetValueOrDefault("naive-thresholds") ?? "0.3,0.4,0.5,0.55,0.6,0.7").Split(',').Select(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray(),
-                (long)D("naive-min-ratings", 30), markdown);
         }
     }
 }

@@ -21,64 +21,26 @@ public static class ConsoleLoadTimes
         public bool MeetsGoal => P95Milliseconds < GoalMilliseconds;
     }
 
-    public const string Usage = "usage: console --api http://127.0.0.1:PORT [--key KEY] [--window 30d] [--loads 20]";
-
     /// <summary>
     /// <c>console</c>: times the console of an API that is already running (one started by infra/scripts/run-platform.sh, or
     /// the API of a read benchmark's store) and prints p50/p95/max per page against the goal. Exit code 1 when a page
     /// misses it.
     /// </summary>
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ConsoleLoadOptions options, CancellationToken cancellationToken)
     {
-        Uri? api = null;
-        var (key, window, loads) = ("local-dev-viewer-key", "30d", 20);
-        for (var i = 0; i < args.Count; i++)
-        {
-            var value = i + 1 < args.Count ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--api" when Uri.TryCreate(value, UriKind.Absolute, out var uri):
-                    api = uri;
-                    break;
-                case "--key" when value is not null:
-                    key = value;
-                    break;
-                case "--window" when value is "24h" or "7d" or "30d" or "90d":
-                    window = value;
-                    break;
-                case "--loads" when int.TryParse(value, out var n) && n is >= 1 and <= 1_000:
-                    loads = n;
-                    break;
-                default:
-                    Console.Error.WriteLine($"unknown or invalid option {args[i]} {value}");
-                    Console.Error.WriteLine(Usage);
-                    return 2;
-            }
-
-            i++;
-        }
-
-        if (api is null)
-        {
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
+        var (api, key, window, loads) = (options.Api, options.Key, options.Window, options.Loads);
         var results = await MeasureAsync(api, key, window, loads, cancellationToken);
         Console.WriteLine($"Console load times ({loads} loads per page, window {window}, {api}): navigation until the page's data is drawn");
         Console.WriteLine();
-        Console.WriteLine("| Page | Path | p50 | p95 | max | goal p95 < 1 s |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        var table = new ReportTable(string.Empty, "Page", "Path", "p50", "p95", "max", "goal p95 < 1 s");
         foreach (var r in results)
         {
-            Console.WriteLine($"| {r.Page} | `{r.Path}` | {r.P50Milliseconds:F0} ms | {r.P95Milliseconds:F0} ms | {r.MaxMilliseconds:F0} ms | {(r.MeetsGoal ? "met" : "**missed**")} |");
+            table.AddRow(r.Page, $"`{r.Path}`", $"{r.P50Milliseconds:F0} ms", $"{r.P95Milliseconds:F0} ms", $"{r.MaxMilliseconds:F0} ms", r.MeetsGoal ? "met" : "**missed**");
         }
 
+        table.WriteMarkdown(Console.Out);
         return results.All(r => r.MeetsGoal) ? 0 : 1;
     }
-
-    /// <summary>The Chromium the tests use (apt-get install chromium), or ANALYTICS_TEST_CHROMIUM.</summary>
-    public static string ChromiumPath => Environment.GetEnvironmentVariable("ANALYTICS_TEST_CHROMIUM") ?? "/usr/bin/chromium";
 
     /// <summary>
     /// Times every page over the window <paramref name="window"/> (a console window name: 24h, 7d, 30d, 90d). The model page
@@ -86,14 +48,14 @@ public static class ConsoleLoadTimes
     /// </summary>
     public static async Task<IReadOnlyList<PageLoads>> MeasureAsync(Uri apiBase, string apiKey, string window, int loads, CancellationToken cancellationToken)
     {
-        if (!File.Exists(ChromiumPath))
+        if (!File.Exists(Chromium.Path))
         {
-            throw new InvalidOperationException($"No Chromium at {ChromiumPath}: apt-get install -y chromium, or set ANALYTICS_TEST_CHROMIUM.");
+            throw new InvalidOperationException($"No Chromium at {Chromium.Path}: apt-get install -y chromium, or set ANALYTICS_TEST_CHROMIUM.");
         }
 
         var pages = await PagesAsync(apiBase, apiKey, window, cancellationToken);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium.Path, Headless = true });
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = apiBase.ToString(),

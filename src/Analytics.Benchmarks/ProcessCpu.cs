@@ -73,13 +73,30 @@ public sealed record CpuSnapshot(double Worker, double Broker, double Postgres, 
         var wall = System.Diagnostics.Stopwatch.GetElapsedTime(before.Timestamp, Timestamp).TotalSeconds;
         double Percent(double now, double then) => wall > 0 ? Math.Max(0, now - then) / wall * 100 : 0;
         return new CpuUse(Percent(Worker, before.Worker), Percent(Broker, before.Broker), Percent(Postgres, before.Postgres),
-            Percent(Benchmark, before.Benchmark));
+            Percent(Benchmark, before.Benchmark))
+        { WallSeconds = wall };
     }
 }
 
 /// <summary>Average CPU over a scenario, in percent of one core (the box has <see cref="Environment.ProcessorCount"/>).</summary>
 public sealed record CpuUse(double Worker, double Broker, double Postgres, double Benchmark)
 {
+    /// <summary>The wall-clock time the percentages are of.</summary>
+    public double WallSeconds { get; init; }
+
+    /// <summary>
+    /// CPU time per event of each process, in µs: the figure that survives a loaded machine, where events/s do not
+    /// (docs/performance.md, "Ingest"). Without a worker (the baselines, whose consumer runs in this process) that column is a dash.
+    /// </summary>
+    public string MicrosecondsPerEvent(long events, bool withWorker)
+    {
+        double PerEvent(double percent) => events > 0 ? percent / 100 * WallSeconds / events * 1e6 : 0;
+        var total = PerEvent(Broker + Postgres + Benchmark + (withWorker ? Worker : 0));
+        var worker = withWorker ? PerEvent(Worker).ToString("0", CultureInfo.InvariantCulture) : "–";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"wk {worker} / mq {PerEvent(Broker):0} / pg {PerEvent(Postgres):0} / bench {PerEvent(Benchmark):0} = {total:0}");
+    }
+
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"wk {Worker:0}% / mq {Broker:0}% / pg {Postgres:0}% / bench {Benchmark:0}%");
 }

@@ -1,31 +1,20 @@
+using System.Diagnostics;
 using Analytics.Benchmarks;
 using Spectre.Console;
 
-// Every mode: Ctrl+C cancels cleanly, and tables get room to be read.
-using var cancellation = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancellation.Cancel();
-};
-var ct = cancellation.Token;
+// Tables get room to be read. Ctrl+C cancels a run cleanly (BenchmarkCommandLine).
 if (AnsiConsole.Profile.Width < 200)
 {
     AnsiConsole.Profile.Width = 200;
 }
 
-switch (args.FirstOrDefault())
+return await BenchmarkCommandLine.InvokeAsync(args, (options, ct) => options switch
 {
-    case "alerts":
-        return AlertEvaluation.Run(args[1..]);
-    case "read":
-        return await ReadBenchmark.RunAsync(args[1..], RepositoryRoot.Find(), ct);
-    case "triage":
-        return await TriageBenchmark.RunAsync(args[1..], RepositoryRoot.Find(), ct);
-    case "console":
-        return await ConsoleLoadTimes.RunAsync(args[1..], ct);
-    case "scale-out":
-        return await ScaleOutRun.RunAsync(args[1..], RepositoryRoot.Find(), ct);
-}
-
-return await IngestBenchmark.RunAsync(args, ct);
+    BenchSettings ingest => IngestBenchmark.RunAsync(ingest, ct),
+    ReadSettings read => ReadBenchmark.RunAsync(read, RepositoryRoot.Find(), ct),
+    TriageBenchmarkOptions triage => TriageBenchmark.RunAsync(triage, RepositoryRoot.Find(), ct),
+    AlertEvaluationOptions alerts => Task.FromResult(AlertEvaluation.Run(alerts)),
+    ScaleOutOptions scaleOut => ScaleOutRun.RunAsync(scaleOut, RepositoryRoot.Find(), ct),
+    ConsoleLoadOptions console => ConsoleLoadTimes.RunAsync(console, ct),
+    _ => throw new UnreachableException($"no benchmark for {options.GetType().Name}"),
+});

@@ -129,44 +129,82 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
             startSeq = (long)(await max.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        var sampling = Task.Run(async () =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var command = new NpgsqlCommand(
-                """
-                select (select coalesce(max(seq_id), 0) from analytics.mt_events),
-                    (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = $1),
-                    (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = 'HighWaterMark')
-                """,
-                connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = ProgressionName! });
-            await command.PrepareAsync(cancellationToken);
-            while (!stopSampling.IsCancellationRequested)
-            {
-                var t0 = clock.Elapsed.TotalMilliseconds;
-                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-                {
-                    await reader.ReadAsync(cancellationToken);
-                    var t = (t0 + clock.Elapsed.TotalMilliseconds) / 2;
-                    lock (events)
-                    {
-                        events.Add((t, reader.GetInt64(0)));
-                        progress.Add((t, reader.GetInt64(1)));
-                        highWater.Add((t, reader.GetInt64(2)));
-                    }
-                }
+        var sampling = Task.Run(() => SampleAsync(dataSource, clock, events, progress, highWater, stopSampling.Token, cancellationToken), cancellationToken);
+        var publishStart = clock.Elapsed;
+        await PublishPacedAsync(channel, workload, rate, clock, cancellationToken);
+        var publishElapsed = clock.Elapsed - publishStart;
+        var committedDuringPublish = await EventCountAsync(dataSource, cancellationToken) - baseline;
+        var queueDepth = await isolation.MessagesAsync(vhost, Queue, cancellationToken) ?? -1;
+        var publishedRate = workload.Events / publishElapsed.TotalSeconds;
+        var committedRate = committedDuringPublish / publishElapsed.TotalSeconds;
+        var publishEndMs = clock.Elapsed.TotalMilliseconds;
 
-                try
+        // Keep sampling until the projection caught up with what was committed during the publishing window
+        // (or 60 s), so late sequences still get their lag.
+        long target;
+        lock (events)
+        {
+            target = events.Where(e => e.T <= publishEndMs).Select(e => e.Seq).DefaultIfEmpty(0).Max();
+        }
+
+        await WaitForProjectionAsync(worker, events, progress, target, cancellationToken);
+        await stopSampling.CancelAsync();
+        await sampling;
+
+        var (lags, unreached) = Lags(events, progress, startSeq, publishStart.TotalMilliseconds, publishEndMs);
+        var (highWaterLags, _) = Lags(events, highWater, startSeq, publishStart.TotalMilliseconds, publishEndMs);
+        var highWaterSorted = highWaterLags.Order().ToArray();
+        var sorted = lags.Order().ToArray();
+        return new LagResult(rate, publishedRate, committedRate, workload.Events, sorted.Length, unreached,
+            QueryLoad.Percentile(sorted, 0.5), QueryLoad.Percentile(sorted, 0.99), sorted.Length == 0 ? double.NaN : sorted[^1], queueDepth)
+        {
+            HighWater = (QueryLoad.Percentile(highWaterSorted, 0.5), QueryLoad.Percentile(highWaterSorted, 0.99)),
+            Steps = Steps(progress, publishStart.TotalMilliseconds, publishEndMs),
+        };
+    }
+
+    /// <summary>Samples the store's last sequence, the projection's and the high-water mark every <see cref="SampleEvery"/> until <paramref name="stop"/>.</summary>
+    private async Task SampleAsync(NpgsqlDataSource dataSource, Stopwatch clock, List<(double T, long Seq)> events, List<(double T, long Seq)> progress,
+        List<(double T, long Seq)> highWater, CancellationToken stop, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            select (select coalesce(max(seq_id), 0) from analytics.mt_events),
+                (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = $1),
+                (select coalesce(max(last_seq_id), 0) from analytics.mt_event_progression where name = 'HighWaterMark')
+            """,
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = ProgressionName! });
+        await command.PrepareAsync(cancellationToken);
+        while (!stop.IsCancellationRequested)
+        {
+            var t0 = clock.Elapsed.TotalMilliseconds;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                var t = (t0 + clock.Elapsed.TotalMilliseconds) / 2;
+                lock (events)
                 {
-                    await Task.Delay(SampleEvery, stopSampling.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
+                    events.Add((t, reader.GetInt64(0)));
+                    progress.Add((t, reader.GetInt64(1)));
+                    highWater.Add((t, reader.GetInt64(2)));
                 }
             }
-        }, cancellationToken);
 
-        // Paced publishing: message i goes out at start + i / (rate / batch); confirms are awaited in the background.
+            try
+            {
+                await Task.Delay(SampleEvery, stop);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    /// <summary>Paced publishing: message i goes out at start + i / (rate / batch); confirms are awaited in the background, then all of them.</summary>
+    private static async Task PublishPacedAsync(IChannel channel, Workload workload, int rate, Stopwatch clock, CancellationToken cancellationToken)
+    {
         var properties = new BasicProperties { Persistent = true, ContentType = "application/json" };
         var messagesPerSecond = rate / (double)workload.BatchSize;
         var confirms = new List<Task>(workload.Batches.Count);
@@ -184,21 +222,12 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
         }
 
         await Task.WhenAll(confirms);
-        var publishElapsed = clock.Elapsed - publishStart;
-        var committedDuringPublish = await EventCountAsync(dataSource, cancellationToken) - baseline;
-        var queueDepth = await isolation.MessagesAsync(vhost, Queue, cancellationToken) ?? -1;
-        var publishedRate = workload.Events / publishElapsed.TotalSeconds;
-        var committedRate = committedDuringPublish / publishElapsed.TotalSeconds;
-        var publishEndMs = clock.Elapsed.TotalMilliseconds;
+    }
 
-        // Keep sampling until the projection caught up with what was committed during the publishing window
-        // (or 60 s), so late sequences still get their lag.
-        long target;
-        lock (events)
-        {
-            target = events.Where(e => e.T <= publishEndMs).Select(e => e.Seq).DefaultIfEmpty(0).Max();
-        }
-
+    /// <summary>Waits (at most 60 s, or until the worker exits) until the sampled projection reached <paramref name="target"/>.</summary>
+    private static async Task WaitForProjectionAsync(ChildProcess worker, List<(double T, long Seq)> events, List<(double T, long Seq)> progress, long target,
+        CancellationToken cancellationToken)
+    {
         var grace = Stopwatch.StartNew();
         while (grace.Elapsed < TimeSpan.FromSeconds(60) && !worker.HasExited)
         {
@@ -212,20 +241,6 @@ public sealed class ProjectionLag(BenchSettings bench, Isolation isolation, stri
 
             await Task.Delay(200, cancellationToken);
         }
-
-        await stopSampling.CancelAsync();
-        await sampling;
-
-        var (lags, unreached) = Lags(events, progress, startSeq, publishStart.TotalMilliseconds, publishEndMs);
-        var (highWaterLags, _) = Lags(events, highWater, startSeq, publishStart.TotalMilliseconds, publishEndMs);
-        var highWaterSorted = highWaterLags.Order().ToArray();
-        var sorted = lags.Order().ToArray();
-        return new LagResult(rate, publishedRate, committedRate, workload.Events, sorted.Length, unreached,
-            QueryLoad.Percentile(sorted, 0.5), QueryLoad.Percentile(sorted, 0.99), sorted.Length == 0 ? double.NaN : sorted[^1], queueDepth)
-        {
-            HighWater = (QueryLoad.Percentile(highWaterSorted, 0.5), QueryLoad.Percentile(highWaterSorted, 0.99)),
-            Steps = Steps(progress, publishStart.TotalMilliseconds, publishEndMs),
-        };
     }
 
     /// <summary>The progression's moves inside the window, as sampled: how many, their size and the time between them (p50 / p90).</summary>

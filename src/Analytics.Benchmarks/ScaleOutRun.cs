@@ -16,35 +16,9 @@ namespace Analytics.Benchmarks;
 /// </summary>
 public static class ScaleOutRun
 {
-    private const string Usage = """
-        scale-out [--conversations 3000] [--rate 150] [--logs DIR]
-          Reads PG_PORT, RABBITMQ_PORT and RABBITMQ_MANAGEMENT_PORT (source infra/scripts/services-env.sh); the worker and
-          the API must be built in Release. infra/scripts/scale-out.sh does all of that.
-        """;
-
-    public static async Task<int> RunAsync(string[] args, string root, CancellationToken ct)
+    public static async Task<int> RunAsync(ScaleOutOptions options, string root, CancellationToken ct)
     {
-        var conversations = 3000;
-        var rate = 150;
-        var logs = Path.Combine(root, ".local", "scale-out");
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            switch (args[i])
-            {
-                case "--conversations":
-                    conversations = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-                    break;
-                case "--rate":
-                    rate = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-                    break;
-                case "--logs":
-                    logs = args[i + 1];
-                    break;
-                default:
-                    Console.Error.WriteLine(Usage);
-                    return 2;
-            }
-        }
+        var logs = options.Logs ?? Path.Combine(root, ".local", "scale-out");
 
         // The administrators, at the addresses infra/scripts/services-env.sh exports (PG_PORT, RABBITMQ_PORT,
         // RABBITMQ_MANAGEMENT_PORT), as for the other benchmarks: the run creates its own database and vhost.
@@ -70,65 +44,9 @@ public static class ScaleOutRun
         try
         {
             var clock = Stopwatch.StartNew();
-            for (var i = 1; i <= 2; i++)
-            {
-                workers.Add(WorkerProcess.Start(root, new Dictionary<string, string>(workerEnvironment) { ["Urls"] = "http://127.0.0.1:0" },
-                    Path.Combine(logs, $"worker-{i}.log")));
-                await WaitAsync(async () => await ConsumersAsync(amqpUri) >= workers.Count, TimeSpan.FromMinutes(2), $"worker {i} consuming", ct);
-            }
-
-            for (var i = 1; i <= 2; i++)
-            {
-                apis.Add(await ApiProcess.StartAsync(root, connectionString, Path.Combine(logs, $"api-{i}.log"), ct));
-            }
-
+            await StartHostsAsync(root, logs, workerEnvironment, connectionString, amqpUri, workers, apis, ct);
             Console.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: 2 workers (pids {workers[0].Pid}, {workers[1].Pid}) and 2 API hosts ({apis[0].BaseAddress}, {apis[1].BaseAddress}) up");
-
-            await using var ledger = new LedgerProducer(amqpUri);
-            var queries = new QueryTally[] { new(apis[0].BaseAddress), new(apis[1].BaseAddress) };
-            using var stopQueries = new CancellationTokenSource();
-            var querying = Task.WhenAll(queries.Select(q => q.RunAsync(stopQueries.Token)));
-
-            var publishing = ledger.PublishAsync(LedgerTraffic.Conversations(conversations, seed: 2026), rate, ct);
-            await WaitAsync(() => Task.FromResult(ledger.Messages.Count - ledger.UnconfirmedMessages >= conversations / 3), TimeSpan.FromMinutes(5),
-                "a third of the traffic confirmed", ct);
-            Process.GetProcessById(workers[0].Pid).Kill();
-            Process.GetProcessById(apis[0].Pid).Kill();
-            var sinceKill = Stopwatch.StartNew();
-            Console.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: SIGKILL worker 1 (pid {workers[0].Pid}) and API host 1 (pid {apis[0].Pid}) after {ledger.Messages.Count} messages");
-
-            await publishing;
-            await ledger.RepublishUntilConfirmedAsync(TimeSpan.FromMinutes(2), ct);
-            var confirmed = ledger.ConfirmedEventIds;
-            await WaitAsync(async () => (await StoredAsync(connectionString)).Keys.Count(confirmed.Contains) == confirmed.Count
-                                        && await ProjectionCaughtUpAsync(connectionString),
-                TimeSpan.FromMinutes(5), "every confirmed event stored and projected", ct);
-            var recovered = sinceKill.Elapsed;
-            await stopQueries.CancelAsync();
-            await querying;
-
-            var stored = await StoredAsync(connectionString);
-            var published = ledger.PublishedEventIds;
-            var lost = confirmed.Count(id => !stored.ContainsKey(id));
-            var duplicated = stored.Count(s => s.Value > 1);
-            var unexpected = stored.Keys.Count(id => !published.Contains(id));
-            var differences = await ViewRecount.DifferencesAsync(connectionString);
-            Console.WriteLine();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-                scale-out result ({conversations} conversations offered at {rate} msg/s; 2 workers + 2 API hosts, one of each SIGKILLed after a third)
-                  published   {published.Count} events in {ledger.Messages.Count} messages ({ledger.Attempts} publish attempts, {ledger.Failed} failed, {ledger.Unknown} unknown)
-                  confirmed   {confirmed.Count}
-                  stored      {published.Count(stored.ContainsKey)}
-                  lost        {lost}
-                  duplicated  {duplicated}
-                  unexpected  {unexpected}
-                  view rows differing from the recount  {differences}
-                  stored and projected everything {recovered.TotalSeconds:0.0} s after the kills; whole run {clock.Elapsed.TotalSeconds:0.0} s
-                  API host 1 (killed): {queries[0]}
-                  API host 2 (survived): {queries[1]}
-                  result: {(lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? "PASS" : "FAIL")}
-                """));
-            return lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? 0 : 1;
+            return await TrafficWithKillsAsync(options, connectionString, amqpUri, workers[0], apis, clock, ct);
         }
         finally
         {
@@ -145,6 +63,78 @@ public static class ScaleOutRun
             await services.DeleteVhostAsync(run);
             await services.DropDatabaseAsync(run);
         }
+    }
+
+    /// <summary>Two workers, each consuming before the next starts, then two API hosts; added to the lists as they start, so the caller stops them.</summary>
+    private static async Task StartHostsAsync(string root, string logs, Dictionary<string, string> workerEnvironment, string connectionString, Uri amqpUri,
+        List<ChildProcess> workers, List<ApiProcess> apis, CancellationToken ct)
+    {
+        for (var i = 1; i <= 2; i++)
+        {
+            workers.Add(WorkerProcess.Start(root, new Dictionary<string, string>(workerEnvironment) { ["Urls"] = "http://127.0.0.1:0" },
+                Path.Combine(logs, $"worker-{i}.log")));
+            await WaitAsync(async () => await ConsumersAsync(amqpUri) >= workers.Count, TimeSpan.FromMinutes(2), $"worker {i} consuming", ct);
+        }
+
+        for (var i = 1; i <= 2; i++)
+        {
+            apis.Add(await ApiProcess.StartAsync(root, connectionString, Path.Combine(logs, $"api-{i}.log"), ct));
+        }
+    }
+
+    /// <summary>
+    /// The ledger's traffic while both API hosts are queried; after a third of it, worker 1 and API host 1 are SIGKILLed. Then the
+    /// ledger against the store and the views against a recount: 0 when nothing is lost, duplicated, unexpected or different.
+    /// </summary>
+    private static async Task<int> TrafficWithKillsAsync(ScaleOutOptions options, string connectionString, Uri amqpUri, ChildProcess killedWorker,
+        List<ApiProcess> apis, Stopwatch clock, CancellationToken ct)
+    {
+        var (conversations, rate) = (options.Conversations, options.Rate);
+        await using var ledger = new LedgerProducer(amqpUri);
+        var queries = new QueryTally[] { new(apis[0].BaseAddress), new(apis[1].BaseAddress) };
+        using var stopQueries = new CancellationTokenSource();
+        var querying = Task.WhenAll(queries.Select(q => q.RunAsync(stopQueries.Token)));
+
+        var publishing = ledger.PublishAsync(LedgerTraffic.Conversations(conversations, seed: 2026), rate, ct);
+        await WaitAsync(() => Task.FromResult(ledger.Messages.Count - ledger.UnconfirmedMessages >= conversations / 3), TimeSpan.FromMinutes(5),
+            "a third of the traffic confirmed", ct);
+        Process.GetProcessById(killedWorker.Pid).Kill();
+        Process.GetProcessById(apis[0].Pid).Kill();
+        var sinceKill = Stopwatch.StartNew();
+        Console.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: SIGKILL worker 1 (pid {killedWorker.Pid}) and API host 1 (pid {apis[0].Pid}) after {ledger.Messages.Count} messages");
+
+        await publishing;
+        await ledger.RepublishUntilConfirmedAsync(TimeSpan.FromMinutes(2), ct);
+        var confirmed = ledger.ConfirmedEventIds;
+        await WaitAsync(async () => (await StoredAsync(connectionString)).Keys.Count(confirmed.Contains) == confirmed.Count
+                                    && await ProjectionCaughtUpAsync(connectionString),
+            TimeSpan.FromMinutes(5), "every confirmed event stored and projected", ct);
+        var recovered = sinceKill.Elapsed;
+        await stopQueries.CancelAsync();
+        await querying;
+
+        var stored = await StoredAsync(connectionString);
+        var published = ledger.PublishedEventIds;
+        var lost = confirmed.Count(id => !stored.ContainsKey(id));
+        var duplicated = stored.Count(s => s.Value > 1);
+        var unexpected = stored.Keys.Count(id => !published.Contains(id));
+        var differences = await ViewRecount.DifferencesAsync(connectionString);
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+            scale-out result ({conversations} conversations offered at {rate} msg/s; 2 workers + 2 API hosts, one of each SIGKILLed after a third)
+              published   {published.Count} events in {ledger.Messages.Count} messages ({ledger.Attempts} publish attempts, {ledger.Failed} failed, {ledger.Unknown} unknown)
+              confirmed   {confirmed.Count}
+              stored      {published.Count(stored.ContainsKey)}
+              lost        {lost}
+              duplicated  {duplicated}
+              unexpected  {unexpected}
+              view rows differing from the recount  {differences}
+              stored and projected everything {recovered.TotalSeconds:0.0} s after the kills; whole run {clock.Elapsed.TotalSeconds:0.0} s
+              API host 1 (killed): {queries[0]}
+              API host 2 (survived): {queries[1]}
+              result: {(lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? "PASS" : "FAIL")}
+            """));
+        return lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? 0 : 1;
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct)

@@ -21,60 +21,23 @@ namespace Analytics.Benchmarks;
 /// </summary>
 public static class TriageBenchmark
 {
-    public const string Usage = """
-        Usage: dotnet run -c Release --project src/Analytics.Benchmarks -- triage [options]
-          --items N        items for the throughput part (default 3000)
-          --rate R         thumbs-down per second for the delay part (default 50)
-          --seconds S      length of the steady phase (default 60)
-          --no-delay       throughput only (no services needed)
-          --no-throughput  delay only
-          --no-build       do not build the worker in Release first
-        """;
-
     private const string Exchange = "analytics.ingest";
     private const string Queue = "analytics-ingest";
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, string root, CancellationToken ct)
+    public static async Task<int> RunAsync(TriageBenchmarkOptions options, string root, CancellationToken ct)
     {
-        int items = 3000, rate = 50, seconds = 60;
-        bool delay = true, build = true, throughput = true;
-        try
-        {
-            for (var i = 0; i < args.Count; i++)
-            {
-                string Next() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                switch (args[i])
-                {
-                    case "--items": items = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                    case "--rate": rate = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                    case "--seconds": seconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                    case "--no-delay": delay = false; break;
-                    case "--no-throughput": throughput = false; break;
-                    case "--no-build": build = false; break;
-                    case "-h" or "--help": Console.WriteLine(Usage); return 0;
-                    default: throw new ArgumentException($"unknown option '{args[i]}'");
-                }
-            }
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
-        {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-
         AnsiConsole.MarkupLine($"[bold]Analytics triage benchmark[/]: {Environment.ProcessorCount} cores, load average {Markup.Escape(LoadAverage())}");
-        if (throughput)
+        if (options.Throughput)
         {
-            var feedback = ThumbsDownFeedback(items);
+            var feedback = ThumbsDownFeedback(options.Items);
             Throughput("simulator texts (repeating: embedded once, then from the embedder's cache)", feedback);
             Throughput("distinct texts (every comment and prompt embedded)",
                 feedback.Select((f, i) => f with { Comment = f.Comment is null ? null : $"{f.Comment} (case {i})", Prompt = f.Prompt is null ? null : $"{f.Prompt} (ticket {i})" }).ToList());
         }
 
-        if (delay)
+        if (options.Delay)
         {
-            await DelayAsync(root, rate, seconds, build, ct);
+            await DelayAsync(root, options.Rate, (int)options.Steady.TotalSeconds, options.Build, ct);
         }
 
         AnsiConsole.MarkupLine($"Load average at the end: {Markup.Escape(LoadAverage())}");

@@ -45,7 +45,7 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Assert.True(File.Exists(TriagePageTests.ChromiumPath), $"No Chromium at {TriagePageTests.ChromiumPath}: apt-get install -y chromium (infra/scripts/run-tests.sh does it).");
+        Assert.True(File.Exists(Chromium.Path), $"No Chromium at {Chromium.Path}: apt-get install -y chromium (infra/scripts/run-tests.sh does it).");
         Platform = await TestPlatform.CreateAsync();
         Worker = await Platform.StartWorkerAsync(new Dictionary<string, string>
         {
@@ -99,7 +99,7 @@ public sealed class ConsolePlatformFixture : IAsyncLifetime
         Viewer.DefaultRequestHeaders.Add("X-Api-Key", "local-dev-viewer-key");
 
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = TriagePageTests.ChromiumPath, Headless = true });
+        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium.Path, Headless = true });
     }
 
     public async Task DisposeAsync()

@@ -60,9 +60,9 @@ public sealed class PageSecurityTests : IAsyncLifetime
     [Fact]
     public async Task The_console_and_the_triage_page_work_under_the_policy_and_keep_the_key_in_sessionStorage_only()
     {
-        Assert.True(File.Exists(TriagePageTests.ChromiumPath), $"No Chromium at {TriagePageTests.ChromiumPath}: apt-get install -y chromium.");
+        Assert.True(File.Exists(Chromium.Path), $"No Chromium at {Chromium.Path}: apt-get install -y chromium.");
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = TriagePageTests.ChromiumPath, Headless = true });
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium.Path, Headless = true });
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = _address.ToString().TrimEnd('/') });
         var page = await context.NewPageAsync();
         var problems = new List<string>();

@@ -12,19 +12,17 @@ namespace Analytics.IntegrationTests;
 [Collection(TriageCollection.Name)]
 public sealed class TriagePageTests(TriagePlatformFixture fixture)
 {
-    public static string ChromiumPath => Environment.GetEnvironmentVariable("ANALYTICS_TEST_CHROMIUM") ?? "/usr/bin/chromium";
-
     [Fact]
     public async Task A_triager_opens_the_list_opens_a_cluster_assigns_and_resolves_it_and_sees_the_state_change()
     {
-        Assert.True(File.Exists(ChromiumPath), $"No Chromium at {ChromiumPath}: apt-get install -y chromium (infra/scripts/run-tests.sh does it).");
+        Assert.True(File.Exists(Chromium.Path), $"No Chromium at {Chromium.Path}: apt-get install -y chromium (infra/scripts/run-tests.sh does it).");
         await fixture.SeedAsync("page-model", TriageFeedback.EmptyPlot);
         await using var api = new WebApplicationFactory<Program>().WithWebHostBuilder(host => ApiClients.UsePlatform(host, fixture.Platform)
             .UseSetting("Urls", ApiClients.AnyLoopbackPort));
         var address = ApiClients.StartOnKestrel(api);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium.Path, Headless = true });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = address.ToString().TrimEnd('/'), ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
         var failedRequests = new List<string>();
         page.RequestFailed += (_, request) => failedRequests.Add(request.Url);
