@@ -11,10 +11,10 @@ cd "$ANALYTICS_REPO_ROOT"
 ensure_dotnet
 # The tests start a Prometheus of their own where they need one: no shared one on PROMETHEUS_PORT.
 ANALYTICS_PROMETHEUS="${ANALYTICS_PROMETHEUS:-0}" infra/scripts/services-up.sh
-# The triage page's browser test drives Debian's Chromium (Playwright cannot download its own browser here).
+# The console's browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 if [[ ! -x ${ANALYTICS_TEST_CHROMIUM:-/usr/bin/chromium} ]]; then
   [[ $(id -u) -eq 0 ]] || die "the browser test needs Chromium: apt-get install -y chromium (as root), or set ANALYTICS_TEST_CHROMIUM"
-  log "installing chromium with apt-get (browser test of the triage page)"
+  log "installing chromium with apt-get (the console's browser tests)"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi

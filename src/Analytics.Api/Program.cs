@@ -40,7 +40,7 @@ app.UseSecurityHeaders(); // CSP default-src 'self', frame-ancestors 'none', nos
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLimits();
-app.UseStaticFiles(); // the console (wwwroot/index.html, wwwroot/console/) and the triage page (wwwroot/triage/); public: their API calls carry the key the user enters
+app.UseStaticFiles(); // the console (wwwroot/index.html, wwwroot/console/); public: its API calls carry the key the user enters
 app.UseParameterProblems();
 app.UseAuthentication();
 app.UseAuthorization(); // fallback policy: whatever is not opened below needs a key (ApiKeyAuthentication)

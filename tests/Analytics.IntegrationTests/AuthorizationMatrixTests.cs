@@ -110,7 +110,7 @@ public sealed class AuthorizationMatrixTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task What_names_no_policy_is_closed_and_only_health_metrics_the_OpenAPI_document_and_the_triage_page_are_public()
+    public async Task What_names_no_policy_is_closed_and_only_health_metrics_the_OpenAPI_document_and_the_console_are_public()
     {
         using var anonymous = _api.CreateClient();
         // An unknown path: the fallback policy asks for a key before anything else.
@@ -119,12 +119,19 @@ public sealed class AuthorizationMatrixTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, await SendAsync(anonymous, "GET", "/api/no-such-thing", GuestKey));
         Assert.Equal(HttpStatusCode.NotFound, await SendAsync(anonymous, "GET", "/api/no-such-thing", "local-dev-viewer-key"));
 
-        foreach (var open in new[] { "/health", "/metrics", "/openapi/v1.json", "/triage/index.html", "/triage/triage.js" })
+        foreach (var open in new[] { "/health", "/metrics", "/openapi/v1.json", "/", "/clusters" })
         {
             Assert.True((await anonymous.GetAsync(open)).StatusCode == HttpStatusCode.OK, $"{open} should be public");
         }
 
-        Assert.Equal(HttpStatusCode.Redirect, (await _api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false }).GetAsync("/triage")).StatusCode);
+        // The first triage page is retired: its addresses (bookmarks, old links) open the console's Triage page.
+        var noRedirects = _api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        foreach (var old in new[] { "/triage", "/triage/", "/triage/index.html", "/triage/triage.js" })
+        {
+            using var response = await noRedirects.GetAsync(old);
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            Assert.Equal("/clusters", response.Headers.Location?.OriginalString);
+        }
     }
 
     private static IEnumerable<(string Method, string Path)> Operations(JsonElement document)

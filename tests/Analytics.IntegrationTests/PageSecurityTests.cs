@@ -35,8 +35,6 @@ public sealed class PageSecurityTests : IAsyncLifetime
     [InlineData("/")]
     [InlineData("/overview")]
     [InlineData("/clusters")]
-    [InlineData("/triage/")]
-    [InlineData("/triage/triage.js")]
     [InlineData("/console/app.js")]
     [InlineData("/api/me")]
     [InlineData("/health")]
@@ -58,7 +56,7 @@ public sealed class PageSecurityTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_console_and_the_triage_page_work_under_the_policy_and_keep_the_key_in_sessionStorage_only()
+    public async Task The_console_works_under_the_policy_and_keeps_the_key_in_sessionStorage_only_and_the_old_triage_address_opens_its_triage_page()
     {
         Assert.True(File.Exists(Chromium.Path), $"No Chromium at {Chromium.Path}: apt-get install -y chromium.");
         using var playwright = await Playwright.CreateAsync();
@@ -85,18 +83,19 @@ public sealed class PageSecurityTests : IAsyncLifetime
         Assert.Equal("local-dev-viewer-key", await StoredKeyAsync(page, "sessionStorage"));
         Assert.Null(await StoredKeyAsync(page, "localStorage"));
 
-        await page.GotoAsync("/triage/");
-        await page.FillAsync("#api-key", "local-dev-triager-key");
+        // The retired triage page's address opens the console's Triage page, signed in by the same tab's key.
         var clusters = page.WaitForResponseAsync(response => response.Url.Contains("/api/triage/clusters", StringComparison.Ordinal));
-        await page.ClickAsync("#save-key");
+        await page.GotoAsync("/triage/");
         Assert.Equal(200, (await clusters).Status);
-        await Expect(page.Locator("#clusters")).ToBeVisibleAsync();
-        Assert.Contains("local-dev-triager-key", await StoredValuesAsync(page, "sessionStorage"));
-        Assert.DoesNotContain("local-dev-triager-key", await StoredValuesAsync(page, "localStorage"));
+        Assert.EndsWith("/clusters", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+        await Expect(page.Locator("body")).ToHaveAttributeAsync("data-ready", new System.Text.RegularExpressions.Regex("^/clusters"), new() { Timeout = 30_000 });
+        Assert.Equal("local-dev-viewer-key", await StoredKeyAsync(page, "sessionStorage"));
+        Assert.Null(await StoredKeyAsync(page, "localStorage"));
 
-        // A new tab of the same browser profile does not inherit the key: sessionStorage is per tab.
+        // A new tab of the same browser profile does not inherit the key: sessionStorage is per tab, so it asks for one.
         var other = await context.NewPageAsync();
-        await other.GotoAsync("/triage/");
+        await other.GotoAsync("/clusters");
+        await Expect(other.GetByLabel("API key")).ToBeVisibleAsync();
         Assert.Empty(await StoredValuesAsync(other, "sessionStorage"));
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }

@@ -43,6 +43,8 @@ public static class SatisfactionTables
         responses.AddColumn<string>("experiment_arm").NotNull();
         responses.Indexes.Add(new IndexDefinition("ix_sat_responses_hour_model") { Columns = ["hour", "model_id", "model_version"] });
         responses.Indexes.Add(new IndexDefinition("ix_sat_responses_conversation") { Columns = ["conversation_id"] });
+        // The conversations behind a count, newest first (GET /api/conversations): walked backwards, a page stops early.
+        responses.Indexes.Add(new IndexDefinition("ix_sat_responses_occurred") { Columns = ["occurred_at", "turn_id"] });
 
         var ratings = new Table(SatisfactionProjection.Ratings);
         ratings.AddColumn<Guid>("turn_id").AsPrimaryKey();

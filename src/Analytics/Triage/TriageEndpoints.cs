@@ -29,11 +29,11 @@ public static class TriageEndpoints
 {
     public const int MaxListLimit = 500;
 
-    /// <summary>The triage API under /api/triage and the triage page (wwwroot/triage) of the host.</summary>
+    /// <summary>The triage API under /api/triage; the first triage page's addresses lead to the console's Triage page.</summary>
     public static IEndpointRouteBuilder MapTriageEndpoints(this IEndpointRouteBuilder app)
     {
-        // The page is a static file of the API host (wwwroot/triage, needs UseStaticFiles); it asks for the API key itself.
-        app.MapGet("/triage", () => Results.Redirect("/triage/index.html")).AllowAnonymous().ExcludeFromDescription(); // also matches /triage/
+        // The first triage page (/triage, before the console) is retired: its links and bookmarks open the console's /clusters.
+        app.MapGet("/triage/{**rest}", () => Results.Redirect("/clusters")).AllowAnonymous().ExcludeFromDescription(); // also /triage and /triage/
         var read = app.MapGroup("/api/triage/clusters").WithTags("Triage").RequireAuthorization(ApiKeyAuthentication.Roles.Viewer);
         read.MapGet("", List)
             .WithSummary("Thumbs-down clusters, filtered by model, capability, severity (S0-S3, none) and state (open, resolved), sorted by size, growth, severity or recent, with growth over 24-hour windows ending at asOf (default: the latest clustered feedback).");
