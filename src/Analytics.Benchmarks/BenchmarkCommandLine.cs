@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Numerics;
 
 namespace Analytics.Benchmarks;
 
@@ -295,62 +296,47 @@ public static class BenchmarkCommandLine
 
     private static Option<bool> Flag(string name, string description) => new(name) { Description = description, Arity = ArgumentArity.Zero };
 
-    private static Option<int> Int(string name, string description, int defaultValue, int min = int.MinValue, int max = int.MaxValue)
+    private static Option<int> Int(string name, string description, int defaultValue, int min = int.MinValue, int max = int.MaxValue) =>
+        Number(name, description, defaultValue, min, max, NumberStyles.Integer, "a whole number");
+
+    private static Option<double> Double(string name, string description, double defaultValue, double min = double.MinValue, double max = double.MaxValue) =>
+        Number(name, description, defaultValue, min, max, NumberStyles.Float, "a number");
+
+    /// <summary>An option read in the invariant culture, refused (exit code 2) when it is not a number or out of [min, max].</summary>
+    private static Option<T> Number<T>(string name, string description, T defaultValue, T min, T max, NumberStyles styles, string expected)
+        where T : INumber<T>, IMinMaxValue<T>
     {
-        return new Option<int>(name)
+        return new Option<T>(name)
         {
             Description = description,
             DefaultValueFactory = _ => defaultValue,
             CustomParser = result =>
             {
                 var text = result.Tokens.Single().Value;
-                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+                if (!T.TryParse(text, styles, CultureInfo.InvariantCulture, out var value))
                 {
-                    result.AddError($"{name} expects a whole number, got '{text}'");
+                    result.AddError($"{name} expects {expected}, got '{text}'");
                 }
                 else
                 {
-                    Range(result, name, value, min, max, int.MinValue, int.MaxValue);
+                    Range(result, name, value, min, max);
                 }
 
-                return value;
+                return value!;
             },
         };
     }
 
-    private static Option<double> Double(string name, string description, double defaultValue, double min = double.MinValue, double max = double.MaxValue)
+    private static void Range<T>(ArgumentResult result, string name, T value, T min, T max)
+        where T : INumber<T>, IMinMaxValue<T>
     {
-        return new Option<double>(name)
-        {
-            Description = description,
-            DefaultValueFactory = _ => defaultValue,
-            CustomParser = result =>
-            {
-                var text = result.Tokens.Single().Value;
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                {
-                    result.AddError($"{name} expects a number, got '{text}'");
-                }
-                else
-                {
-                    Range(result, name, value, min, max, double.MinValue, double.MaxValue);
-                }
-
-                return value;
-            },
-        };
-    }
-
-    private static void Range<T>(ArgumentResult result, string name, T value, T min, T max, T lowest, T highest)
-        where T : IComparable<T>
-    {
-        if (value.CompareTo(min) >= 0 && value.CompareTo(max) <= 0)
+        if (value >= min && value <= max)
         {
             return;
         }
 
-        var rule = min.CompareTo(lowest) == 0 ? FormattableString.Invariant($"at most {max}")
-            : max.CompareTo(highest) == 0 ? FormattableString.Invariant($"at least {min}")
+        var rule = min == T.MinValue ? FormattableString.Invariant($"at most {max}")
+            : max == T.MaxValue ? FormattableString.Invariant($"at least {min}")
             : FormattableString.Invariant($"between {min} and {max}");
         result.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be {rule}, got {value}"));
     }
