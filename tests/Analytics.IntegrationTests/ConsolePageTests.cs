@@ -469,6 +469,51 @@ public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : I
     }
 
     [Fact]
+    public async Task The_conversation_list_holds_every_response_and_thumbs_down_each_cell_counts_and_nothing_where_it_counts_none()
+    {
+        // Unsliced, every cell of the matrix (and "*", the version over all capabilities); sliced, the web surface's.
+        foreach (var (slice, expectedCells) in new[] { (string.Empty, 5), ("&surface=web", 5) })
+        {
+            var matrix = (await ItemsAsync($"/api/satisfaction/matrix?{Window}{slice}")).EnumerateArray().ToList();
+            Assert.True(matrix.Count >= expectedCells, $"{matrix.Count} cells{slice}");
+            foreach (var cell in matrix)
+            {
+                var query = $"model={cell.GetProperty("modelId").GetString()}&version={Uri.EscapeDataString(cell.GetProperty("version").GetString()!)}" +
+                    $"&capability={Uri.EscapeDataString(cell.GetProperty("capability").GetString()!)}&{Window}{slice}";
+                Assert.Equal(cell.GetProperty("responses").GetInt64(), await CountListedAsync(query));
+                Assert.Equal(cell.GetProperty("down").GetInt64(), await CountListedAsync(query + "&rating=down"));
+            }
+        }
+
+        // Where the counters count no response (a capability the model never had, a surface nobody used, a window
+        // before the traffic), the page is empty and has no next.
+        foreach (var query in new[] { $"model=atlas&capability=no_such_capability&{Window}", $"surface=no-such-surface&{Window}",
+                     "from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z" })
+        {
+            var page = await GetAsync($"/api/conversations?{query}");
+            Assert.Empty(page.GetProperty("items").EnumerateArray());
+            Assert.Equal(JsonValueKind.Null, page.GetProperty("next").ValueKind);
+        }
+    }
+
+    /// <summary>Every item the conversation list gives for a query, page by page (200 a page), each once.</summary>
+    private async Task<long> CountListedAsync(string query)
+    {
+        var items = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await GetAsync($"/api/conversations?{query}&limit=200" + (cursor is null ? string.Empty : $"&cursor={cursor}"));
+            items.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()!));
+            cursor = page.GetProperty("next").ValueKind == JsonValueKind.String ? page.GetProperty("next").GetString() : null;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(items.Count, items.Distinct().Count());
+        return items.Count;
+    }
+
+    [Fact]
     public async Task The_conversation_list_pages_through_a_cells_responses_without_overlap_and_refuses_a_bad_cursor()
     {
         var all = new List<string>();

@@ -170,6 +170,23 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         var treatment = await queries.OverTimeAsync("atlas", null, null, T0.AddDays(-1), T0.AddDays(2), "day", new SliceFilter(ExperimentArm: "treatment"), default);
         Assert.Equal(new[] { (1L, 1L), (1L, 1L) }, treatment.Select(p => (p.Responses, p.Rated)));
 
+        // The model list, read from the counters and the facts of each version's first and last hour, is what a group by
+        // over every response gives: the rating before its response (T0 + 30 min, another hour) moves neither edge.
+        await using var everyResponse = _dataSource.CreateCommand(
+            $"select model_id, model_version, count(*), min(occurred_at), max(occurred_at) from {SatisfactionProjection.Responses} group by 1, 2 order by 1, 2");
+        var grouped = new List<ModelVersion>();
+        await using (var reader = await everyResponse.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                grouped.Add(new ModelVersion(reader.GetString(0), reader.GetString(1), reader.GetInt64(2),
+                    reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4)));
+            }
+        }
+
+        Assert.Equal([new ModelVersion("atlas", "2026-11", 4, T0.AddMinutes(1), T0.AddMinutes(25 * 60))], grouped);
+        Assert.Equal(grouped, await queries.ModelsAsync(default));
+
         // The daily counters are the hourly totals summed per day, and a window that cuts days gives the hourly sums.
         await using var differences = _dataSource.CreateCommand($"""
             select count(*) from (

@@ -122,13 +122,21 @@ public static class ConversationListEndpoint
             return TypedResults.Ok(await ReadAsync(dataSource, comparisons, limit, ct));
         }
 
-        // The cell's responses, by the hour they are counted under (as the matrix and over-time counters are).
+        // The cell's responses, by the hour they are counted under (as the matrix and over-time counters are), between the
+        // first and last hour in which the cell's counters have responses: none, and the page is empty without a walk.
+        var slices = new SliceFilter(Given(surface), customInstructions, Given(experimentArm));
+        if (await CountedHoursAsync(dataSource, start, end, model, version, capability, slices, ct) is not { } hours)
+        {
+            return TypedResults.Ok(new ConversationPage([], null));
+        }
+
         var command = new NpgsqlCommand($"""
             select r.conversation_id, r.turn_id, r.occurred_at, r.model_id || '@' || r.model_version, r.capabilities, g.rating,
                 coalesce(g.reasons, array[]::text[]), g.comment,
                 case when r.regenerated_from is not null then 'regeneration' end
             from {SatisfactionProjection.Responses} r left join {SatisfactionProjection.Ratings} g on g.turn_id = r.turn_id
             where ($1::timestamptz is null or (r.occurred_at, r.turn_id) < ($1, $2)) and r.hour >= $4 and r.hour < $5
+                and r.occurred_at >= $4 and r.occurred_at < $5
                 and ($6::text is null or r.model_id = $6) and ($7::text is null or r.model_version = $7)
                 and ($8::text is null or $8 = '{SatisfactionQueries.AllCapabilities}' or $8 = any(r.capabilities))
                 and ($9::text is null or ($9 = 'rated' and g.rating in ('up', 'down')) or ($9 = 'unrated' and (g.rating is null or g.rating not in ('up', 'down'))) or g.rating = $9)
@@ -139,8 +147,8 @@ public static class ConversationListEndpoint
             order by r.occurred_at desc, r.turn_id desc limit $3
             """);
         AddCursor(command, after, afterId, limit);
-        command.Parameters.Add(new NpgsqlParameter { Value = start.ToUniversalTime() });
-        command.Parameters.Add(new NpgsqlParameter { Value = end.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { Value = hours.First });
+        command.Parameters.Add(new NpgsqlParameter { Value = hours.Last.AddHours(1) });
         foreach (var part in new[] { model, version, capability, rating, reason })
         {
             command.Parameters.Add(Text(part));
@@ -151,6 +159,39 @@ public static class ConversationListEndpoint
         command.Parameters.Add(Text(customInstructions is { } on ? (on ? "true" : "false") : null));
         command.Parameters.Add(Text(experimentArm));
         return TypedResults.Ok(await ReadAsync(dataSource, command, limit, ct));
+    }
+
+    /// <summary>
+    /// The first and last hour of [from, to) in which the cell (model, version, capability — "*" when none — and slices)
+    /// counts responses, from the hourly counters (sliced or not), or null when it counts none. A response's hour is its
+    /// time cut to the UTC hour, so the cell's responses all lie in [first, last + 1 h). Only the filters given are in the
+    /// statement, so each combination has its own plan.
+    /// </summary>
+    private static async Task<(DateTimeOffset First, DateTimeOffset Last)?> CountedHoursAsync(NpgsqlDataSource dataSource,
+        DateTimeOffset from, DateTimeOffset to, string? model, string? version, string? capability, SliceFilter slices, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand();
+        var where = new StringBuilder("hour >= $1 and hour < $2 and capability = $3 and responses > 0");
+        command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { Value = to.ToUniversalTime() });
+        command.Parameters.Add(Text(Given(capability) ?? SatisfactionQueries.AllCapabilities));
+        foreach (var (column, value) in new[]
+        {
+            ("model_id", model), ("model_version", version), ("surface", slices.Surface),
+            ("custom_instructions", slices.CustomInstructions is { } on ? (on ? "true" : "false") : null), ("experiment_arm", slices.ExperimentArm),
+        })
+        {
+            if (Given(value) is not null)
+            {
+                command.Parameters.Add(Text(value));
+                where.Append(CultureInfo.InvariantCulture, $" and {column} = ${command.Parameters.Count}");
+            }
+        }
+
+        command.CommandText = $"select min(hour), max(hour) from {SatisfactionQueries.CountersFor(slices)} where {where}";
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return reader.IsDBNull(0) ? null : (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1));
     }
 
     /// <summary>
@@ -196,7 +237,10 @@ public static class ConversationListEndpoint
     }
 
     private static NpgsqlParameter Text(string? value) =>
-        new() { Value = string.IsNullOrWhiteSpace(value) ? DBNull.Value : value, NpgsqlDbType = NpgsqlDbType.Text };
+        new() { Value = (object?)Given(value) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    /// <summary>A filter's value, or null when it is missing or blank (no filter).</summary>
+    private static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private static bool TrySplit(string? modelAtVersion, out (string Model, string Version) parts)
     {

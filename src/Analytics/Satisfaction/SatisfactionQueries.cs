@@ -28,10 +28,38 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
 {
     public const string AllCapabilities = "*";
 
+    /// <summary>
+    /// Every model version with responses: their number from the daily "*" counters, and the first and last response from
+    /// the facts of its first and last hour only (found through the daily, then the hourly counters). Exact, and bounded by
+    /// the counters' size and one hour's responses, where a <c>group by</c> over the facts reads every response.
+    /// </summary>
+    public const string ModelsSql = $"""
+        with versions as (
+            select model_id, model_version, sum(responses)::int8 as responses, min(day) as first_day, max(day) as last_day
+            from {SatisfactionProjection.CellDays}
+            where capability = '{AllCapabilities}' and responses > 0
+            group by 1, 2),
+        edges as (
+            select v.*,
+                (select min(t.hour) from {SatisfactionProjection.CellTotals} t
+                 where t.hour >= v.first_day and t.hour < v.first_day + interval '24 hours' and t.model_id = v.model_id
+                     and t.model_version = v.model_version and t.capability = '{AllCapabilities}' and t.responses > 0) as first_hour,
+                (select max(t.hour) from {SatisfactionProjection.CellTotals} t
+                 where t.hour >= v.last_day and t.hour < v.last_day + interval '24 hours' and t.model_id = v.model_id
+                     and t.model_version = v.model_version and t.capability = '{AllCapabilities}' and t.responses > 0) as last_hour
+            from versions v)
+        select e.model_id, e.model_version, e.responses,
+            (select min(r.occurred_at) from {SatisfactionProjection.Responses} r
+             where r.hour = e.first_hour and r.model_id = e.model_id and r.model_version = e.model_version),
+            (select max(r.occurred_at) from {SatisfactionProjection.Responses} r
+             where r.hour = e.last_hour and r.model_id = e.model_id and r.model_version = e.model_version)
+        from edges e
+        order by 1, 2
+        """;
+
     public async Task<IReadOnlyList<ModelVersion>> ModelsAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            $"select model_id, model_version, count(*), min(occurred_at), max(occurred_at) from {SatisfactionProjection.Responses} group by 1, 2 order by 1, 2");
+        await using var command = dataSource.CreateCommand(ModelsSql);
         var models = new List<ModelVersion>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -217,7 +245,7 @@ public sealed class SatisfactionQueries(NpgsqlDataSource dataSource)
         : "and ($4::text is null and $5::text is null and $6::text is null)";
 
     /// <summary>Unsliced questions read the small totals table; a slice filter reads the sliced counters.</summary>
-    private static string CountersFor(SliceFilter slices) => slices.Any ? SatisfactionProjection.Cells : SatisfactionProjection.CellTotals;
+    internal static string CountersFor(SliceFilter slices) => slices.Any ? SatisfactionProjection.Cells : SatisfactionProjection.CellTotals;
 
     private static void AddParameters(NpgsqlCommand command, DateTimeOffset from, DateTimeOffset to, string? modelId, SliceFilter slices)
     {

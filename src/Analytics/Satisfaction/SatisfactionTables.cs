@@ -56,6 +56,8 @@ public static class SatisfactionTables
         ratings.AddColumn<string>("model_id").NotNull();
         ratings.AddColumn<string>("model_version").NotNull();
         ratings.AddColumn("capabilities", "text[]").NotNull();
+        // One conversation's ratings (GET /api/conversations/{id}, its ratings without a response).
+        ratings.Indexes.Add(new IndexDefinition("ix_sat_ratings_conversation") { Columns = ["conversation_id"] });
 
         var comparisons = new Table(SatisfactionProjection.Comparisons);
         comparisons.AddColumn<Guid>("comparison_id").AsPrimaryKey();
@@ -71,6 +73,8 @@ public static class SatisfactionTables
         comparisons.AddColumn<string>("preferred").NotNull();
         comparisons.AddColumn("capabilities", "text[]").NotNull();
         comparisons.AddColumn("reasons", "text[]").NotNull();
+        // One conversation's comparisons (GET /api/conversations/{id}).
+        comparisons.Indexes.Add(new IndexDefinition("ix_sat_comparisons_conversation") { Columns = ["conversation_id"] });
 
         // Hourly counters per model × version × capability × slice. Capability "*" is the model version over all
         // capabilities (a response with two capabilities counts once there). Slices kept: surface, custom
