@@ -19,7 +19,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddUnsafeDefaultsRefusal(builder.Configuration); // outside Development: no README keys, no dev passwords
 
 builder.Services.AddAnalyticsTelemetry(builder.Configuration, "analytics-api");
-builder.Services.AddEventStore(builder.Configuration);
+builder.Services.AddEventStore(builder.Configuration, planEachQuery: true);
 builder.Services.AddSatisfactionQueries();
 builder.Services.AddComparisonQueries();
 builder.Services.AddTriageQueries();

@@ -56,6 +56,25 @@ public sealed class ReadApiTests : ApiPlatformTest
     }
 
     [Fact]
+    public async Task The_api_has_each_statement_planned_for_its_values_and_the_worker_keeps_the_servers_default()
+    {
+        await using (var api = await _api.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync())
+        {
+            Assert.Equal("force_custom_plan", await PlanCacheModeAsync(api));
+        }
+
+        await using var workerSource = EventStoreRegistration.CreateDataSource(_platform.ConnectionString);
+        await using var worker = await workerSource.OpenConnectionAsync();
+        Assert.Equal("auto", await PlanCacheModeAsync(worker));
+
+        static async Task<string?> PlanCacheModeAsync(NpgsqlConnection connection)
+        {
+            await using var show = new NpgsqlCommand("show plan_cache_mode", connection);
+            return (string?)await show.ExecuteScalarAsync();
+        }
+    }
+
+    [Fact]
     public async Task The_leaderboard_and_head_to_head_count_ties_as_half()
     {
         var client = ApiClients.Viewer(_api);

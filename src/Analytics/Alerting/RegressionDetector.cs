@@ -288,15 +288,14 @@ public sealed class RegressionDetector(RegressionDetectorOptions options)
         public BaselineIndex(IReadOnlyCollection<HourlyCellCount> counts, DateTimeOffset currentHour, RegressionDetectorOptions options)
         {
             _options = options;
-            var latest = counts.Max(c => c.Hour);
-            latest = latest > currentHour ? currentHour : latest;
+            var latest = Earlier(counts.Max(c => c.Hour), currentHour);
             _modelDispersion = Dispersion(counts.Where(c => c.Cell.Capability == SatisfactionQueries.AllCapabilities && c.Hour < latest), options);
             _capabilityDispersion = Dispersion(counts.Where(c => c.Cell.Capability != SatisfactionQueries.AllCapabilities && c.Hour < latest), options);
             var from = latest - options.BaselineWindow;
             // The gap is each cell's own: it ends at that cell's latest hour (never after the hour of the look), so another
             // cell's newer traffic cannot pull this cell's recent hours into its baseline.
             var gapStarts = counts.GroupBy(c => c.Cell)
-                .ToDictionary(g => g.Key, g => (g.Max(c => c.Hour) > currentHour ? currentHour : g.Max(c => c.Hour)) - options.TrailingGap);
+                .ToDictionary(g => g.Key, g => Earlier(g.Max(c => c.Hour), currentHour) - options.TrailingGap);
             foreach (var count in counts)
             {
                 var key = (count.Cell.ModelId, count.Cell.ModelVersion);
@@ -317,6 +316,8 @@ public sealed class RegressionDetector(RegressionDetectorOptions options)
                 }
             }
         }
+
+        private static DateTimeOffset Earlier(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
         public double DispersionOf(CellKey cell) =>
             cell.Capability == SatisfactionQueries.AllCapabilities ? _modelDispersion : _capabilityDispersion;

@@ -195,25 +195,17 @@ public static class ConversationListEndpoint
     }
 
     /// <summary>
-    /// Runs one page's query with a plan made for its values. Its optional filters (<c>$n is null or …</c>) fold away only
-    /// in a custom plan; the generic plan PostgreSQL moves an auto-prepared statement to after five runs keeps them all and
-    /// sorts the whole window (over 30 s for 30 days of a 10M-event store, where the custom plan walks
-    /// <c>ix_sat_responses_occurred</c> backwards for a page in milliseconds). So the query runs in a transaction with
-    /// <c>plan_cache_mode = force_custom_plan</c>.
+    /// Runs one page's query. Its optional filters (<c>$n is null or …</c>) fold away only in a plan made for its values,
+    /// which the API's data source asks for on every connection (<see cref="EventStoreRegistration.CreateDataSource"/>):
+    /// a generic plan keeps them all and sorts the whole window, over 30 s for 30 days of a 10M-event store, where the
+    /// custom plan walks <c>ix_sat_responses_occurred</c> backwards for a page in milliseconds.
     /// </summary>
     private static async Task<ConversationPage> ReadAsync(NpgsqlDataSource dataSource, NpgsqlCommand command, int limit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var customPlan = new NpgsqlCommand("set local plan_cache_mode = force_custom_plan", connection, transaction))
-        {
-            await customPlan.ExecuteNonQueryAsync(ct);
-        }
-
         await using (command)
         {
             command.Connection = connection;
-            command.Transaction = transaction;
             var items = new List<ConversationListItem>();
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
