@@ -417,6 +417,8 @@ public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : I
     [Theory]
     [InlineData("/overview")]
     [InlineData("/model?model=atlas&version=2026-11&compare=2026-10")]
+    [InlineData("/model?model=atlas")] // the version picked from /api/models before the page's requests start
+    [InlineData("/model")]
     [InlineData("/comparisons")]
     [InlineData("/regressions?state=all")]
     [InlineData("/clusters")]

@@ -1,24 +1,35 @@
 // Model version: satisfaction and rating rate over time with interval bands, top thumbs-down reasons with counts and
 // their change against the window before, latency per capability, and a second version side by side.
-import { api, type Cell, type Point } from '../api';
+import { api, type Cell, type Point, type ReasonCount } from '../api';
 import { timeChart, palette } from '../charts';
 import { h, int, link, num, pct, section, empty, sr, type Child } from '../dom';
 import { filterForm, heading, versionsByModel, windowField, windowOf, capabilityName, type Context } from '../shared';
 
 export async function modelVersion(root: HTMLElement, params: URLSearchParams, ctx: Context): Promise<void> {
-  const models = await api.models().catch(() => []);
-  const versions = versionsByModel(models);
-  const model = params.get('model') ?? [...versions.keys()][0] ?? '';
-  const list = versions.get(model) ?? [];
-  const version = params.get('version') ?? list[list.length - 1] ?? '';
+  const models = api.models().catch(() => []);
+  // A link that names the model and version (every link from the overview does) starts the page's requests at once,
+  // beside /api/models, which then only fills the form's choices; otherwise the newest version of the first model is
+  // picked from /api/models first.
+  const picked = params.get('model') && params.get('version') ? null : versionsByModel(await models);
+  const model = params.get('model') ?? [...(picked?.keys() ?? [])][0] ?? '';
+  const version = params.get('version') ?? (picked?.get(model) ?? []).at(-1) ?? '';
   const compare = params.get('compare') ?? '';
   const capability = params.get('capability') ?? '*';
   const win = windowOf(params);
   const hours = (Date.parse(win.to) - Date.parse(win.from)) / 3600_000;
   const bucket = params.get('bucket') ?? (hours > 24 * 31 ? 'day' : hours > 24 * 3 ? 'day' : 'hour');
+  const shown = [version, ...(compare && compare !== version ? [compare] : [])];
+  const window = { from: win.from, to: win.to };
+  const series = model ? Promise.all(shown.map(v => api.overTime({ model, version: v, capability: capability === '*' ? null : capability, bucket, ...window }))) : null;
+  const matrix = model ? api.matrix({ model, ...window }) : null;
+  const reasons = model ? shown.map(v => reasonCounts(model, v, capability, win)) : [];
+  // Settled here, so that a request the page never reaches (no model) cannot reject unobserved.
+  for (const request of [series, matrix, ...reasons]) request?.catch(() => undefined);
 
+  const versions = picked ?? versionsByModel(await models);
+  const list = versions.get(model) ?? [];
   root.append(heading(model ? `${model}@${version}` : 'Model version', compare ? h('p', { class: 'sub' }, `side by side with ${model}@${compare}`) : null));
-  if (!model) {
+  if (!model || !series || !matrix) {
     root.append(empty('No models have been seen yet.'));
     return;
   }
@@ -32,25 +43,21 @@ export async function modelVersion(root: HTMLElement, params: URLSearchParams, c
     windowField,
   ], ctx));
 
-  const shown = [version, ...(compare && compare !== version ? [compare] : [])];
   const columns = h('div', { class: shown.length > 1 ? 'columns two' : 'columns' });
   root.append(columns);
   const charts = h('section', { class: 'wide', 'aria-label': 'Over time' });
   columns.before(charts);
 
-  const window = { from: win.from, to: win.to };
-  const series = Promise.all(shown.map(v => api.overTime({ model, version: v, capability: capability === '*' ? null : capability, bucket, ...window })));
-  const matrix = api.matrix({ model, ...window });
   await Promise.all([
     section(charts, 'the series', async () => overTime(await series, shown, model, capability, bucket, win)),
     ...shown.map(async (v, i) => {
       const column = h('section', { class: 'column', 'aria-label': `${model}@${v}` }, h('h2', null, `${model}@${v}`));
-      const reasons = h('div'), latency = h('div');
-      column.append(h('h3', null, `Top thumbs-down reasons, ${capabilityName(capability)}`), reasons, h('h3', null, 'Per capability: satisfaction and latency'), latency);
+      const reasonsBox = h('div'), latency = h('div');
+      column.append(h('h3', null, `Top thumbs-down reasons, ${capabilityName(capability)}`), reasonsBox, h('h3', null, 'Per capability: satisfaction and latency'), latency);
       columns.append(column);
       column.classList.add(`version-${i}`);
       await Promise.all([
-        section(reasons, 'reasons', () => reasonsTable(model, v, capability, win)),
+        section(reasonsBox, 'reasons', async () => reasonsTable(await reasons[i]!, model, v, capability, win)),
         section(latency, 'latency', async () => capabilityTable((await matrix).filter(c => c.version === v), model, v, win)),
       ]);
     }),
@@ -76,14 +83,18 @@ function overTime(all: Point[][], versions: string[], model: string, capability:
       timeChart(`Rating rate per ${bucket}`, xs, rate, { percent: true, window: win })));
 }
 
-async function reasonsTable(model: string, version: string, capability: string, win: { from: string; to: string }): Promise<Child> {
+/** The version's thumbs-down reasons in the window and in the window of the same length before it. */
+function reasonCounts(model: string, version: string, capability: string, win: { from: string; to: string }): Promise<[ReasonCount[], ReasonCount[]]> {
   const length = Date.parse(win.to) - Date.parse(win.from);
   const before = { from: new Date(Date.parse(win.from) - length).toISOString(), to: win.from };
   const cap = capability === '*' ? null : capability;
-  const [now, then] = await Promise.all([
+  return Promise.all([
     api.reasons({ model, version, capability: cap, from: win.from, to: win.to }),
     api.reasons({ model, version, capability: cap, ...before }),
   ]);
+}
+
+function reasonsTable([now, then]: [ReasonCount[], ReasonCount[]], model: string, version: string, capability: string, win: { from: string; to: string }): Child {
   if (now.length === 0) return empty('No thumbs-down reasons in this window.');
   const previous = new Map(then.map(r => [r.reason, r.count]));
   return h('table', { class: 'reasons' },
