@@ -36,6 +36,12 @@ public static class TextRules
     /// <summary>The first thing that makes <paramref name="value"/> an invalid identifier, or null when it is valid.</summary>
     public static TextProblem? CheckIdentifier(string value) => Check(value, identifier: true);
 
+    /// <summary>What free text may not hold, in words, for an error message.</summary>
+    public const string FreeTextForm = "text without U+0000, control characters other than tab, line feed and carriage return, or unpaired surrogates";
+
+    /// <summary>An error message for <paramref name="name"/>'s <paramref name="problem"/>: what and where, never the text.</summary>
+    public static string Explain(string name, TextProblem problem) => $"{name} holds {problem}; expected {FreeTextForm}.";
+
     /// <summary>True when <paramref name="rune"/> is a format character (Cf), refused in identifiers.</summary>
     public static bool IsFormat(Rune rune) => Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format;
 

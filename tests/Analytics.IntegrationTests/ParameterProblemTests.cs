@@ -2,13 +2,15 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Analytics.IntegrationTests;
 
 /// <summary>
 /// Every endpoint of the read API with one bad value per parameter that can be bad (query, route and JSON body): a 400
 /// whose problem details name the parameter, the value received and the expected form. Free-text filters (version,
-/// capability, surface, experimentArm) have no bad values: an unknown one matches nothing.
+/// capability, surface, experimentArm) have no bad values but text no filter could hold (a NUL, a control character):
+/// an unknown one matches nothing.
 /// </summary>
 public sealed class ParameterProblemTests(SeededReadApi seeded) : IClassFixture<SeededReadApi>
 {
@@ -61,6 +63,50 @@ public sealed class ParameterProblemTests(SeededReadApi seeded) : IClassFixture<
     {
         var response = await (path.StartsWith("/api/exports", StringComparison.Ordinal) ? ApiClients.WithKey(seeded.Api, "local-dev-exporter-key") : ApiClients.Viewer(seeded.Api)).GetAsync(path);
         await AssertProblemAsync(response, parameter, value, expected);
+    }
+
+    [Fact]
+    public async Task Every_query_parameter_of_the_api_refuses_a_NUL_or_a_control_character_with_a_400_naming_it()
+    {
+        // Every query parameter the OpenAPI document declares, on every operation, one at a time (a route id is any UUID).
+        var document = await ApiClients.Viewer(seeded.Api).GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var checkedParameters = 0;
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name == "get"))
+            {
+                var names = operation.Value.TryGetProperty("parameters", out var parameters)
+                    ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()!)
+                    : [];
+                foreach (var name in names)
+                {
+                    var route = Regex.Replace(path.Name, "{[^}]+}", Guid.NewGuid().ToString());
+                    foreach (var (sent, received) in new[] { ("a%00b", "a\0b"), ("%01", "\u0001") })
+                    {
+                        var response = await ApiClients.Viewer(seeded.Api).GetAsync($"{route}?{name}={sent}");
+                        await AssertProblemAsync(response, name, received, "text without U+0000");
+                    }
+
+                    checkedParameters++;
+                }
+            }
+        }
+
+        Assert.True(checkedParameters >= 60, $"{checkedParameters} query parameters in the OpenAPI document");
+    }
+
+    [Fact]
+    public async Task A_note_with_a_NUL_is_a_400_that_says_where_without_quoting_the_note()
+    {
+        var triager = ApiClients.WithKey(seeded.Api, "local-dev-triager-key");
+        var response = await triager.PostAsync($"/api/alerts/{Guid.NewGuid()}/acknowledge",
+            new StringContent("""{"note":"private words\u0000"}""", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("Note is not valid text", problem.GetProperty("title").GetString());
+        Assert.Contains("U+0000 (NUL) at index 13", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("private words", text, StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string, string, string?, string> BadBodies => new()

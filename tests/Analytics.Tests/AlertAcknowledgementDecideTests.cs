@@ -76,6 +76,19 @@ public sealed class AlertAcknowledgementDecideTests
     }
 
     [Fact]
+    public void A_note_PostgreSQL_cannot_hold_is_invalid_even_for_an_unknown_alert()
+    {
+        foreach (var alert in new[] { Given(AlertId, Detected(AlertId)), null })
+        {
+            var rejected = Assert.IsType<Decision.Rejected>(When(alert, "checked\0"));
+            Assert.Equal((Rejection.InvalidCommand, "Note is not valid text"), (rejected.Reason, rejected.Title));
+            Assert.Contains("U+0000 (NUL) at index 7", rejected.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.IsType<Decision.Accepted>(When(Given(AlertId, Detected(AlertId)), "checked 👍\tsee PR-12"));
+    }
+
+    [Fact]
     public void A_note_over_2000_characters_is_invalid_even_for_an_unknown_alert()
     {
         Assert.IsType<Decision.Accepted>(When(Given(AlertId, Detected(AlertId)), new string('n', CellAlerts.MaxNoteLength)));

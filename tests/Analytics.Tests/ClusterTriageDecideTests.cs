@@ -112,6 +112,35 @@ public sealed class ClusterTriageDecideTests
     }
 
     [Fact]
+    public void Text_PostgreSQL_cannot_hold_is_refused_as_invalid_in_every_text_field()
+    {
+        // A NUL, a control character and half an emoji (its high surrogate alone), in every text field.
+        foreach (var (text, found) in new[]
+                 {
+                     ("a\0b", "U+0000 (NUL) at index 1"), ("bell\u0007", "control character U+0007 at index 4"),
+                     ("half " + "👍"[..1] + " emoji", "unpaired surrogate U+D83D at index 5"),
+                 })
+        {
+            foreach (var (command, name) in new (TriageCommand, string)[]
+                     {
+                         (new TriageCommand.Assign(text, Triager), "assignee"), (new TriageCommand.AddNote(text, Triager), "note"),
+                         (new TriageCommand.Resolve(text, 10, Triager), "fixReference"),
+                     })
+            {
+                var rejected = Assert.IsType<Decision.Rejected>(When(Given(Opened), command));
+                Assert.Equal((Rejection.InvalidCommand, $"{name} is not valid text"), (rejected.Reason, rejected.Title));
+                Assert.Contains(found, rejected.Detail, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("tab\there, new\nline")]
+    [InlineData("👩‍💻 emoji with a joiner, עברית, 𝔘𝔫𝔦𝔠𝔬𝔡𝔢")]
+    public void Text_of_any_plane_with_tabs_line_feeds_and_joiners_is_a_note(string text) =>
+        Assert.IsType<Decision.Accepted>(When(Given(Opened), new TriageCommand.AddNote(text, Triager)));
+
+    [Fact]
     public void Resolving_an_open_cluster_records_the_fix_and_the_size_it_had()
     {
         Assert.Equal(Decision.Accept(new ClusterResolved(Id, "PR-1234", 17, Triager, Now)),

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Analytics.Contracts;
 using Analytics.Decisions;
 
 namespace Analytics.Alerting;
@@ -32,7 +33,7 @@ public sealed record CellAlerts(ImmutableDictionary<Guid, AlertState> Alerts)
 
     /// <summary>
     /// Decides an acknowledgement. <paramref name="alert"/> is the alert's state in its cell's stream, null when there is
-    /// no such alert. The note is checked first (a note too long is refused whether the alert exists or not); an alert is
+    /// no such alert. The note is checked first (a note too long, or not valid text, is refused whether the alert exists or not); an alert is
     /// acknowledged once, active or resolved.
     /// </summary>
     public static Decision Decide(AlertState? alert, AcknowledgeAlert command, DateTimeOffset now)
@@ -40,6 +41,11 @@ public sealed record CellAlerts(ImmutableDictionary<Guid, AlertState> Alerts)
         if (command.Note is { Length: > MaxNoteLength })
         {
             return Decision.Reject(Rejection.InvalidCommand, "Note too long", $"note must be at most {MaxNoteLength} characters.");
+        }
+
+        if (command.Note is not null && TextRules.CheckFreeText(command.Note) is { } problem)
+        {
+            return Decision.Reject(Rejection.InvalidCommand, "Note is not valid text", TextRules.Explain("note", problem));
         }
 
         if (alert is null)

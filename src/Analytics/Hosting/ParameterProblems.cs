@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Analytics.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -223,15 +224,49 @@ public static class ParameterProblemsRegistration
         return services.AddExceptionHandler<BindingFailureHandler>();
     }
 
-    /// <summary>Buffers JSON request bodies so that a binding failure can quote the member's value.</summary>
+    /// <summary>
+    /// Refuses an API request whose query holds a value that is not valid text (<see cref="TextRules.CheckFreeText"/>: a
+    /// NUL, a control character other than tab, line feed and carriage return), which no filter could match and which
+    /// PostgreSQL refuses as a parameter, with a 400 naming the parameter, before any endpoint runs. (Bytes that are not
+    /// UTF-8, including encoded surrogates, reach the query already replaced by U+FFFD.) Buffers JSON request bodies so
+    /// that a binding failure can quote the member's value.
+    /// </summary>
     public static IApplicationBuilder UseParameterProblems(this IApplicationBuilder app) =>
-        app.Use((context, next) =>
+        app.Use(async (context, next) =>
         {
+            if (context.Request.Path.StartsWithSegments("/api") && InvalidQueryText(context.Request.Query) is { } invalid)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails = ParameterProblems.Details("Unreadable parameter", invalid.Name, invalid.Value, TextRules.FreeTextForm,
+                        TextRules.Explain(invalid.Name, invalid.Problem)),
+                });
+                return;
+            }
+
             if (context.Request.HasJsonContentType())
             {
                 context.Request.EnableBuffering();
             }
 
-            return next(context);
+            await next(context);
         });
+
+    private static (string Name, string Value, TextProblem Problem)? InvalidQueryText(IQueryCollection query)
+    {
+        foreach (var (name, values) in query)
+        {
+            foreach (var value in values)
+            {
+                if (value is not null && TextRules.CheckFreeText(value) is { } problem)
+                {
+                    return (name, value, problem);
+                }
+            }
+        }
+
+        return null;
+    }
 }

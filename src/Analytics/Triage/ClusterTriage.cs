@@ -1,3 +1,4 @@
+using Analytics.Contracts;
 using Analytics.Decisions;
 
 namespace Analytics.Triage;
@@ -105,5 +106,6 @@ public sealed record ClusterTriage(
     private static Decision? Required(string? value, string name) =>
         string.IsNullOrWhiteSpace(value) ? Decision.Reject(Rejection.InvalidCommand, $"{name} is required", $"Give a non-empty {name}.")
         : value.Length > MaxTextLength ? Decision.Reject(Rejection.InvalidCommand, $"{name} too long", $"{name} may be at most {MaxTextLength} characters.")
+        : TextRules.CheckFreeText(value) is { } problem ? Decision.Reject(Rejection.InvalidCommand, $"{name} is not valid text", TextRules.Explain(name, problem))
         : null;
 }
