@@ -54,6 +54,17 @@ public sealed class ParameterProblemTests(SeededReadApi seeded) : IClassFixture<
         { "/api/triage/clusters/not-a-uuid/history", "clusterId", "not-a-uuid", "UUID" },
         { "/api/triage/clusters?limit=-x", "limit", "-x", "whole number" },
         { "/api/triage/clusters?asOf=soon", "asOf", "soon", Iso },
+        // Times outside [1970-01-01, 9999-01-01): a window widened, defaulted or compared with the one before would not fit.
+        { "/api/satisfaction/matrix?to=0001-01-01T00:00:00Z", "to", "0001-01-01T00:00:00.0000000+00:00", "9999-01-01" },
+        { "/api/satisfaction/matrix?from=9999-12-30T00:00:00Z&to=9999-12-31T23:59:59Z", "from", "9999-12-30T00:00:00.0000000+00:00", "1970-01-01" },
+        { "/api/satisfaction/over-time?model=atlas&to=0001-01-01T00:00:00Z", "to", "0001-01-01T00:00:00.0000000+00:00", "9999-01-01" },
+        { "/api/satisfaction/reasons?model=atlas&from=1969-12-31T23:59:59Z", "from", "1969-12-31T23:59:59.0000000+00:00", "1970-01-01" },
+        { "/api/comparisons/leaderboard?to=0001-01-01T00:00:00Z", "to", "0001-01-01T00:00:00.0000000+00:00", "9999-01-01" },
+        { "/api/comparisons/head-to-head?from=9999-12-31T22:00:00Z&to=9999-12-31T23:30:00Z", "from", "9999-12-31T22:00:00.0000000+00:00", "9999-01-01" },
+        { "/api/conversations?to=0001-01-01T00:00:00Z", "to", "0001-01-01T00:00:00.0000000+00:00", "9999-01-01" },
+        { "/api/exports/preference-pairs?to=0001-01-01T00:00:00Z", "to", "0001-01-01T00:00:00.0000000+00:00", "9999-01-01" },
+        { "/api/triage/clusters?asOf=9999-12-31T00:00:00Z", "asOf", "9999-12-31T00:00:00.0000000+00:00", "9999-01-01" },
+        { $"/api/triage/clusters/{Guid.Empty}?asOf=0001-01-01T00:00:00Z", "asOf", "0001-01-01T00:00:00.0000000+00:00", "1970-01-01" },
     };
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Analytics.Access;
+using Analytics.Hosting;
 using Analytics.Satisfaction;
 using Analytics.Triage;
 using Microsoft.AspNetCore.Builder;
@@ -71,6 +72,11 @@ public static class ConversationListEndpoint
         if (cursor is not null && !TryReadCursor(cursor, out after, out afterId))
         {
             return BadRequest("Bad cursor", "cursor must be the Next value of a previous page.");
+        }
+
+        if ((ParameterProblems.OutOfRange("from", from) ?? ParameterProblems.OutOfRange("to", to)) is { } outside)
+        {
+            return outside;
         }
 
         var end = to ?? DateTimeOffset.UtcNow;

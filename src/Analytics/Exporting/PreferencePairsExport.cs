@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Analytics.Hosting;
 using Analytics.Access;
+using Analytics.Hosting;
 using Analytics.Satisfaction;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -86,6 +86,11 @@ public static class PreferencePairsExport
     private static IResult Export(NpgsqlDataSource dataSource, HttpContext http, IConfiguration configuration, DateTimeOffset? from = null,
         DateTimeOffset? to = null, string? capability = null)
     {
+        if ((ParameterProblems.OutOfRange("from", from) ?? ParameterProblems.OutOfRange("to", to)) is { } outside)
+        {
+            return outside;
+        }
+
         var end = to ?? DateTimeOffset.UtcNow;
         var start = from ?? end.AddDays(-30);
         if (start >= end)

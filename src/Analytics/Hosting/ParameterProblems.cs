@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Analytics.Contracts;
@@ -24,6 +25,23 @@ public static partial class ParameterProblems
     public const int MaxValueLength = 200;
 
     public const string DateTimeForm = "an ISO 8601 date-time with a UTC offset, e.g. 2026-11-20T09:00:00Z";
+
+    /// <summary>The earliest time a time parameter (from, to, asOf) may name: the Unix epoch.</summary>
+    public static readonly DateTimeOffset EarliestInstant = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The first time a time parameter may no longer name: windows widened to whole days still fit .NET's calendar.</summary>
+    public static readonly DateTimeOffset LatestInstant = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// A 400 naming the time parameter <paramref name="parameter"/> when <paramref name="value"/> lies outside
+    /// [<see cref="EarliestInstant"/>, <see cref="LatestInstant"/>), else null: every window the API widens, defaults or
+    /// compares with the one before it then stays a time .NET and PostgreSQL can hold.
+    /// </summary>
+    public static ProblemHttpResult? OutOfRange(string parameter, DateTimeOffset? value) =>
+        value is { } instant && (instant < EarliestInstant || instant >= LatestInstant)
+            ? Invalid("Time out of range", parameter, instant.ToString("O", CultureInfo.InvariantCulture),
+                $"{DateTimeForm}, from 1970-01-01T00:00:00Z up to (not including) 9999-01-01T00:00:00Z")
+            : null;
 
     public static ProblemHttpResult Invalid(string title, string parameter, string? value, string expected, string? detail = null) =>
         TypedResults.Problem(Details(title, parameter, value, expected, detail));

@@ -51,11 +51,17 @@ public sealed record AnswerWindow(DateTimeOffset From, DateTimeOffset To, string
 
     /// <summary>
     /// The effective window of a request: to defaults to now, from to <paramref name="defaultDays"/> before to; from must be
-    /// before to, the span at most <paramref name="maxRange"/> (and <paramref name="maxHourlyRange"/> for hourly buckets).
+    /// before to, the span at most <paramref name="maxRange"/> (and <paramref name="maxHourlyRange"/> for hourly buckets),
+    /// both within <see cref="ParameterProblems.OutOfRange"/>'s range.
     /// </summary>
     public static (AnswerWindow Window, ProblemHttpResult? Problem) Resolve(DateTimeOffset? from, DateTimeOffset? to, string bucket,
         int defaultDays, TimeSpan maxRange, TimeSpan? maxHourlyRange = null)
     {
+        if ((ParameterProblems.OutOfRange("from", from) ?? ParameterProblems.OutOfRange("to", to)) is { } outside)
+        {
+            return (Widen(ParameterProblems.EarliestInstant, ParameterProblems.EarliestInstant, bucket), outside);
+        }
+
         var end = to ?? DateTimeOffset.UtcNow;
         var start = from ?? end.AddDays(-defaultDays);
         var window = Widen(start, end, bucket);

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Analytics.Access;
 using Analytics.Decisions;
+using Analytics.Hosting;
 using JasperFx;
 using JasperFx.Events;
 using Marten;
@@ -81,6 +82,11 @@ public static class TriageEndpoints
             return BadRequest("limit out of range", $"limit must be between 1 and {MaxListLimit}.");
         }
 
+        if (ParameterProblems.OutOfRange("asOf", asOf) is { } outside)
+        {
+            return outside;
+        }
+
         var end = asOf ?? await queries.LatestAsync(ct);
         return TypedResults.Ok(await queries.ListAsync(new ClusterFilter(Blank(model), Blank(capability), severity, state), sort, limit, end, ct));
     }
@@ -88,6 +94,11 @@ public static class TriageEndpoints
     private static async Task<Results<Ok<ClusterDetail>, ProblemHttpResult>> Detail(
         Guid clusterId, TriageQueries queries, CancellationToken ct, DateTimeOffset? asOf = null)
     {
+        if (ParameterProblems.OutOfRange("asOf", asOf) is { } outside)
+        {
+            return outside;
+        }
+
         var end = asOf ?? await queries.LatestAsync(ct);
         return await queries.DetailAsync(clusterId, end, ct) is { } detail ? TypedResults.Ok(detail) : NotFound(clusterId);
     }
