@@ -92,23 +92,9 @@ public static class AlertEvaluation
         var start = TrafficOptions.DefaultStart;
         var injectAt = start.AddHours(settings.WarmupHours);
         var end = injectAt.AddHours(settings.HoursAfter);
-        var model = new TrafficModel(new TrafficOptions
-        {
-            Seed = seed,
-            ConversationsPerMinute = settings.ConversationsPerMinute,
-            VersionsShareRates = true,
-            InjectRegression = injected is { } target
-                ? new RegressionInjection(target.Model, target.Capability, settings.Drop) { ModelVersion = target.Version, AfterOffset = injectAt - start }
-                : null,
-        });
-        bool IsInjected(CellKey cell) => injected is { } c && cell.ModelId == c.Model && cell.ModelVersion == c.Version
-            && (cell.Capability == c.Capability || cell.Capability == SatisfactionQueries.AllCapabilities);
-
+        var model = new TrafficModel(Traffic(seed, injected, settings, injectAt - start));
+        var rules = new RulesUnderTest(seed, injected, injectAt, settings, detectorOptions);
         var counters = new Counters();
-        var detector = new RegressionDetector(detectorOptions);
-        var naive = settings.NaiveThresholds.Select(t => new NaiveRule(t, settings.NaiveMinRatings)).ToArray();
-        var detectorOutcome = new OutcomeBuilder();
-        var naiveOutcomes = naive.Select(_ => new OutcomeBuilder()).ToArray();
         long events = 0;
         long? eventsAtInjection = null;
         var nextLook = start.AddMinutes(1);
@@ -121,31 +107,9 @@ public static class AlertEvaluation
                 // One look per simulated minute, as the worker looks once a minute; both rules start after the first
                 // hour, when the traffic has settled (late flips and withdrawals have started to arrive).
                 var minute = counters.TakeMinute();
-                if (nextLook < start.AddHours(1))
+                if (nextLook >= start.AddHours(1))
                 {
-                    nextLook = nextLook.AddMinutes(1);
-                    continue;
-                }
-
-                foreach (var transition in detector.Look(nextLook, counters.Snapshot()))
-                {
-                    if (transition is AlertRaised raised)
-                    {
-                        if (Environment.GetEnvironmentVariable("ALERTS_VERBOSE") == "1" && !IsInjected(raised.Cell))
-                        {
-                            Console.Error.WriteLine($"seed {seed} CUSUM alert {raised.Cell} at {nextLook:HH:mm}: {raised.Evidence}");
-                        }
-
-                        detectorOutcome.Alert(raised.Cell, nextLook, events, injectAt, eventsAtInjection, IsInjected(raised.Cell));
-                    }
-                }
-
-                for (var r = 0; r < naive.Length; r++)
-                {
-                    foreach (var cell in naive[r].Look(minute))
-                    {
-                        naiveOutcomes[r].Alert(cell, nextLook, events, injectAt, eventsAtInjection, IsInjected(cell));
-                    }
+                    rules.Look(nextLook, counters, minute, events, eventsAtInjection);
                 }
 
                 nextLook = nextLook.AddMinutes(1);
@@ -165,7 +129,77 @@ public static class AlertEvaluation
             events++;
         }
 
-        return new RunResult(injected, events, detectorOutcome.Build(), naiveOutcomes.Select(o => o.Build()).ToArray());
+        return new RunResult(injected, events, rules.DetectorOutcome(), rules.NaiveOutcomes());
+    }
+
+    /// <summary>The simulated traffic of one run: the drop, when there is one, injected into its cell <paramref name="after"/> the start.</summary>
+    private static TrafficOptions Traffic(int seed, (string Model, string Version, string Capability)? injected, AlertEvaluationOptions settings,
+        TimeSpan after) => new()
+        {
+            Seed = seed,
+            ConversationsPerMinute = settings.ConversationsPerMinute,
+            VersionsShareRates = true,
+            InjectRegression = injected is { } target
+                ? new RegressionInjection(target.Model, target.Capability, settings.Drop) { ModelVersion = target.Version, AfterOffset = after }
+                : null,
+        };
+
+    /// <summary>
+    /// The rules of one run, the detector and the naive thresholds, each looking once a simulated minute, and what each
+    /// did: an alert on the dropped cell after the drop is a detection, any other alert a false alarm.
+    /// </summary>
+    private sealed class RulesUnderTest
+    {
+        private readonly int _seed;
+        private readonly (string Model, string Version, string Capability)? _injected;
+        private readonly DateTimeOffset _injectAt;
+        private readonly RegressionDetector _detector;
+        private readonly NaiveRule[] _naive;
+        private readonly OutcomeBuilder _detectorOutcome = new();
+        private readonly OutcomeBuilder[] _naiveOutcomes;
+
+        public RulesUnderTest(int seed, (string Model, string Version, string Capability)? injected, DateTimeOffset injectAt,
+            AlertEvaluationOptions settings, RegressionDetectorOptions detectorOptions)
+        {
+            _seed = seed;
+            _injected = injected;
+            _injectAt = injectAt;
+            _detector = new RegressionDetector(detectorOptions);
+            _naive = settings.NaiveThresholds.Select(t => new NaiveRule(t, settings.NaiveMinRatings)).ToArray();
+            _naiveOutcomes = _naive.Select(_ => new OutcomeBuilder()).ToArray();
+        }
+
+        /// <summary>The detector on the counters so far, then each naive rule on the minute's change.</summary>
+        public void Look(DateTimeOffset at, Counters counters, Dictionary<CellKey, (long Rated, long Down)> minute, long events, long? eventsAtInjection)
+        {
+            foreach (var transition in _detector.Look(at, counters.Snapshot()))
+            {
+                if (transition is AlertRaised raised)
+                {
+                    if (Environment.GetEnvironmentVariable("ALERTS_VERBOSE") == "1" && !IsInjected(raised.Cell))
+                    {
+                        Console.Error.WriteLine($"seed {_seed} CUSUM alert {raised.Cell} at {at:HH:mm}: {raised.Evidence}");
+                    }
+
+                    _detectorOutcome.Alert(raised.Cell, at, events, _injectAt, eventsAtInjection, IsInjected(raised.Cell));
+                }
+            }
+
+            for (var r = 0; r < _naive.Length; r++)
+            {
+                foreach (var cell in _naive[r].Look(minute))
+                {
+                    _naiveOutcomes[r].Alert(cell, at, events, _injectAt, eventsAtInjection, IsInjected(cell));
+                }
+            }
+        }
+
+        public Outcome DetectorOutcome() => _detectorOutcome.Build();
+
+        public Outcome[] NaiveOutcomes() => _naiveOutcomes.Select(o => o.Build()).ToArray();
+
+        private bool IsInjected(CellKey cell) => _injected is { } c && cell.ModelId == c.Model && cell.ModelVersion == c.Version
+            && (cell.Capability == c.Capability || cell.Capability == SatisfactionQueries.AllCapabilities);
     }
 
     private static DateTimeOffset OccurredAt(object item) => item switch

@@ -155,7 +155,7 @@ public static class BenchmarkCommandLine
             Database = parse.GetValue(database),
             Rebuild = !parse.GetValue(noRebuild),
             DaemonRebuild = !parse.GetValue(noRebuild) && !parse.GetValue(noDaemonRebuild),
-            CommandLine = $"{Run} {string.Join(' ', parse.Tokens.Select(token => token.Value))}",
+            CommandLine = CommandLine(parse),
         }, ct));
         return command;
     }
@@ -169,7 +169,8 @@ public static class BenchmarkCommandLine
         var noDelay = Flag("--no-delay", "Throughput only (no services needed)");
         var noThroughput = Flag("--no-throughput", "Delay only");
         var noBuild = Flag("--no-build", "Do not build the worker in Release first");
-        Add(command, items, rate, seconds, noDelay, noThroughput, noBuild);
+        var markdown = Flag("--markdown", "Also print the results as Markdown tables");
+        Add(command, items, rate, seconds, noDelay, noThroughput, noBuild, markdown);
         command.SetAction((parse, ct) => run(new TriageBenchmarkOptions
         {
             Items = parse.GetValue(items),
@@ -178,6 +179,8 @@ public static class BenchmarkCommandLine
             Delay = !parse.GetValue(noDelay),
             Throughput = !parse.GetValue(noThroughput),
             Build = !parse.GetValue(noBuild),
+            Markdown = parse.GetValue(markdown),
+            CommandLine = CommandLine(parse),
         }, ct));
         return command;
     }
@@ -250,12 +253,15 @@ public static class BenchmarkCommandLine
         var conversations = Int("--conversations", "Conversations the ledger producer sends", 3000, min: 1);
         var rate = Int("--rate", "Conversations per second", 150, min: 1);
         var logs = new Option<string?>("--logs") { Description = "Folder for the hosts' logs [default: .local/scale-out]" };
-        Add(command, conversations, rate, logs);
+        var markdown = Flag("--markdown", "Also print the results as Markdown tables");
+        Add(command, conversations, rate, logs, markdown);
         command.SetAction((parse, ct) => run(new ScaleOutOptions
         {
             Conversations = parse.GetValue(conversations),
             Rate = parse.GetValue(rate),
             Logs = parse.GetValue(logs),
+            Markdown = parse.GetValue(markdown),
+            CommandLine = CommandLine(parse),
         }, ct));
         return command;
     }
@@ -285,6 +291,9 @@ public static class BenchmarkCommandLine
         }, ct));
         return command;
     }
+
+    /// <summary>The command line as given (<see cref="Run"/> and the tokens), for a mode's Markdown output.</summary>
+    private static string CommandLine(ParseResult parse) => $"{Run} {string.Join(' ', parse.Tokens.Select(token => token.Value))}";
 
     private static void Add(Command command, params Option[] options)
     {

@@ -22,6 +22,12 @@ public sealed record TriageBenchmarkOptions : IBenchmarkOptions
     public bool Throughput { get; init; } = true;
 
     public bool Build { get; init; } = true;
+
+    /// <summary>Also print the figures and the target as Markdown.</summary>
+    public bool Markdown { get; init; }
+
+    /// <summary>The command line as given, for the Markdown output.</summary>
+    public string CommandLine { get; init; } = "triage";
 }
 
 /// <summary>Options of the regression alert evaluation (<c>alerts</c>); the detector's defaults are the worker's.</summary>
@@ -68,6 +74,12 @@ public sealed record ScaleOutOptions : IBenchmarkOptions
 
     /// <summary>Where the hosts' logs go; null: .local/scale-out under the repository.</summary>
     public string? Logs { get; init; }
+
+    /// <summary>Also print the figures and the audit as Markdown.</summary>
+    public bool Markdown { get; init; }
+
+    /// <summary>The command line as given, for the Markdown output.</summary>
+    public string CommandLine { get; init; } = "scale-out";
 }
 
 /// <summary>Options of the console load times (<c>console</c>): the API of a platform that is already running.</summary>

@@ -63,31 +63,103 @@ public sealed class ReadSeeding : IAsyncDisposable
     /// </summary>
     public async Task<SeedResult> SeedAsync(TrafficOptions traffic, int events, CancellationToken cancellationToken)
     {
-        var graph = Store.Events;
-        var open = new Dictionary<Guid, List<IEvent>>();
-        var lastEvent = new Dictionary<Guid, DateTimeOffset>();
-        var written = new HashSet<Guid>();
-        DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
-        long sequence = 0;
-        var buffered = 0;
-        var inserting = TimeSpan.Zero;
-        var calls = 0;
+        var seeding = new StreamingSeed(Store, cancellationToken);
         var generation = Stopwatch.StartNew();
+        foreach (var contract in new TrafficModel(traffic).Generate().Take(events))
+        {
+            seeding.Hold(contract);
+            if (seeding.Buffered >= 2 * EventsPerCall)
+            {
+                await seeding.WriteQuietAsync();
+            }
+        }
 
-        async Task WriteAsync(Func<Guid, bool> ready)
+        await seeding.WriteAllAsync();
+        return seeding.Result(generation.Elapsed);
+    }
+
+    /// <summary>
+    /// The state of one <see cref="SeedAsync"/>: the conversations held in memory (their events and their last event's
+    /// time), those already written, and the time spent in <c>BulkInsertEventsAsync</c>.
+    /// </summary>
+    private sealed class StreamingSeed(DocumentStore store, CancellationToken cancellationToken)
+    {
+        private readonly Dictionary<Guid, List<IEvent>> _open = [];
+        private readonly Dictionary<Guid, DateTimeOffset> _lastEvent = [];
+        private readonly HashSet<Guid> _written = [];
+        private DateTimeOffset _first = DateTimeOffset.MaxValue;
+        private DateTimeOffset _last = DateTimeOffset.MinValue;
+        private DateTimeOffset _latest;
+        private long _sequence;
+        private TimeSpan _inserting = TimeSpan.Zero;
+        private int _calls;
+
+        /// <summary>Events held in memory, not written yet.</summary>
+        public int Buffered { get; private set; }
+
+        /// <summary>Adds an event to its conversation's stream, held until the conversation is written.</summary>
+        public void Hold(object contract)
+        {
+            var (eventId, conversationId, occurredAt) = contract switch
+            {
+                ConversationStarted c => (c.EventId, c.ConversationId, c.OccurredAt),
+                ResponseGenerated r => (r.EventId, r.ConversationId, r.OccurredAt),
+                ResponseRated r => (r.EventId, r.ConversationId, r.OccurredAt),
+                ResponsesCompared c => (c.EventId, c.ConversationId, c.OccurredAt),
+                _ => throw new InvalidOperationException($"unexpected contract {contract.GetType().Name}"),
+            };
+            if (_written.Contains(conversationId))
+            {
+                throw new InvalidOperationException($"conversation {conversationId} got an event after {QuietPeriod} of quiet; raise QuietPeriod");
+            }
+
+            _first = occurredAt < _first ? occurredAt : _first;
+            _last = occurredAt > _last ? occurredAt : _last;
+            var receivedAt = occurredAt.AddMilliseconds(300);
+            var e = store.Events.BuildEvent(RecordedEvent.From(contract, receivedAt));
+            e.Id = eventId;
+            e.Timestamp = receivedAt;
+            // BulkInsertEventsAsync hands out seq_ids in the order of Sequence: time order across the streams of a call.
+            e.Sequence = ++_sequence;
+            if (!_open.TryGetValue(conversationId, out var list))
+            {
+                _open[conversationId] = list = [];
+            }
+
+            list.Add(e);
+            _lastEvent[conversationId] = occurredAt;
+            _latest = occurredAt;
+            Buffered++;
+        }
+
+        /// <summary>Writes the conversations quiet for <see cref="QuietPeriod"/> before the latest event held.</summary>
+        public Task WriteQuietAsync()
+        {
+            var horizon = _latest - QuietPeriod;
+            return WriteAsync(id => _lastEvent[id] < horizon);
+        }
+
+        /// <summary>Writes every conversation still held.</summary>
+        public Task WriteAllAsync() => WriteAsync(_ => true);
+
+        /// <summary>What was seeded; <paramref name="elapsed"/> is the whole run, generation and inserts.</summary>
+        public SeedResult Result(TimeSpan elapsed) =>
+            new((int)_sequence, _written.Count, _calls, _first, _last, _inserting, elapsed - _inserting);
+
+        private async Task WriteAsync(Func<Guid, bool> ready)
         {
             var call = new List<StreamAction>();
             var inCall = 0;
             // Conversations in the order they started, so seq_ids stay roughly in time order.
-            foreach (var id in open.Keys.Where(ready).OrderBy(id => open[id][0].Sequence).ToList())
+            foreach (var id in _open.Keys.Where(ready).OrderBy(id => _open[id][0].Sequence).ToList())
             {
-                var list = open[id];
-                open.Remove(id);
-                lastEvent.Remove(id);
-                written.Add(id);
+                var list = _open[id];
+                _open.Remove(id);
+                _lastEvent.Remove(id);
+                _written.Add(id);
                 call.Add(StreamAction.Start(id, [.. list]));
                 inCall += list.Count;
-                buffered -= list.Count;
+                Buffered -= list.Count;
                 if (inCall >= EventsPerCall)
                 {
                     await InsertAsync(call);
@@ -102,53 +174,13 @@ public sealed class ReadSeeding : IAsyncDisposable
             }
         }
 
-        async Task InsertAsync(List<StreamAction> call)
+        private async Task InsertAsync(List<StreamAction> call)
         {
             var started = Stopwatch.StartNew();
-            await Store.BulkInsertEventsAsync(call, 1000, cancellationToken);
-            inserting += started.Elapsed;
-            calls++;
+            await store.BulkInsertEventsAsync(call, 1000, cancellationToken);
+            _inserting += started.Elapsed;
+            _calls++;
         }
-
-        foreach (var contract in new TrafficModel(traffic).Generate().Take(events))
-        {
-            var (eventId, conversationId, occurredAt) = contract switch
-            {
-                ConversationStarted c => (c.EventId, c.ConversationId, c.OccurredAt),
-                ResponseGenerated r => (r.EventId, r.ConversationId, r.OccurredAt),
-                ResponseRated r => (r.EventId, r.ConversationId, r.OccurredAt),
-                ResponsesCompared c => (c.EventId, c.ConversationId, c.OccurredAt),
-                _ => throw new InvalidOperationException($"unexpected contract {contract.GetType().Name}"),
-            };
-            if (written.Contains(conversationId))
-            {
-                throw new InvalidOperationException($"conversation {conversationId} got an event after {QuietPeriod} of quiet; raise QuietPeriod");
-            }
-
-            first = occurredAt < first ? occurredAt : first;
-            last = occurredAt > last ? occurredAt : last;
-            var receivedAt = occurredAt.AddMilliseconds(300);
-            var e = graph.BuildEvent(RecordedEvent.From(contract, receivedAt));
-            e.Id = eventId;
-            e.Timestamp = receivedAt;
-            // BulkInsertEventsAsync hands out seq_ids in the order of Sequence: time order across the streams of a call.
-            e.Sequence = ++sequence;
-            if (!open.TryGetValue(conversationId, out var list))
-            {
-                open[conversationId] = list = [];
-            }
-
-            list.Add(e);
-            lastEvent[conversationId] = occurredAt;
-            if (++buffered >= 2 * EventsPerCall)
-            {
-                var horizon = occurredAt - QuietPeriod;
-                await WriteAsync(id => lastEvent[id] < horizon);
-            }
-        }
-
-        await WriteAsync(_ => true);
-        return new SeedResult((int)sequence, written.Count, calls, first, last, inserting, generation.Elapsed - inserting);
     }
 
     /// <summary>Marten's rebuild of the satisfaction projection over every event; returns the elapsed time.</summary>

@@ -113,29 +113,52 @@ public static class ScaleOutRun
         await stopQueries.CancelAsync();
         await querying;
 
+        var report = new BenchmarkReport(
+            $"Scale-out run — {conversations} conversations offered at {rate} msg/s; 2 workers + 2 API hosts, one of each SIGKILLed after a third");
+        await AuditAsync(report, ledger, connectionString);
+        report.Figure("Stored and projected everything", string.Create(CultureInfo.InvariantCulture, $"{recovered.TotalSeconds:0.0} s after the kills"));
+        report.Figure("Whole run", string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds:0.0} s"));
+        report.Figure("API host 1 (killed)", queries[0].ToString());
+        report.Figure("API host 2 (survived)", queries[1].ToString());
+        report.WriteTables();
+        Console.WriteLine($"result: {(report.ExitCode == 0 ? "PASS" : "FAIL")}");
+        if (options.Markdown)
+        {
+            report.WriteMarkdown(commandLine: options.CommandLine);
+        }
+
+        return report.ExitCode;
+    }
+
+    /// <summary>The ledger against the event store (lost, duplicated, unexpected) and the views against a recount: figures, and a target and a failure each.</summary>
+    private static async Task AuditAsync(BenchmarkReport report, LedgerProducer ledger, string connectionString)
+    {
+        BenchmarkReport.Step("The ledger against the event store, the views against a recount");
         var stored = await StoredAsync(connectionString);
         var published = ledger.PublishedEventIds;
-        var lost = confirmed.Count(id => !stored.ContainsKey(id));
-        var duplicated = stored.Count(s => s.Value > 1);
-        var unexpected = stored.Keys.Count(id => !published.Contains(id));
-        var differences = await ViewRecount.DifferencesAsync(connectionString);
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            scale-out result ({conversations} conversations offered at {rate} msg/s; 2 workers + 2 API hosts, one of each SIGKILLed after a third)
-              published   {published.Count} events in {ledger.Messages.Count} messages ({ledger.Attempts} publish attempts, {ledger.Failed} failed, {ledger.Unknown} unknown)
-              confirmed   {confirmed.Count}
-              stored      {published.Count(stored.ContainsKey)}
-              lost        {lost}
-              duplicated  {duplicated}
-              unexpected  {unexpected}
-              view rows differing from the recount  {differences}
-              stored and projected everything {recovered.TotalSeconds:0.0} s after the kills; whole run {clock.Elapsed.TotalSeconds:0.0} s
-              API host 1 (killed): {queries[0]}
-              API host 2 (survived): {queries[1]}
-              result: {(lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? "PASS" : "FAIL")}
-            """));
-        return lost == 0 && duplicated == 0 && unexpected == 0 && differences == 0 ? 0 : 1;
+        var confirmed = ledger.ConfirmedEventIds;
+        report.Figure("Published", string.Create(CultureInfo.InvariantCulture,
+            $"{published.Count} events in {ledger.Messages.Count} messages ({ledger.Attempts} publish attempts, {ledger.Failed} failed, {ledger.Unknown} unknown)"));
+        report.Figure("Confirmed", Count(confirmed.Count));
+        report.Figure("Stored", Count(published.Count(stored.ContainsKey)));
+        Audit(report, "Lost (confirmed, not stored)", confirmed.Count(id => !stored.ContainsKey(id)));
+        Audit(report, "Duplicated (stored more than once)", stored.Count(s => s.Value > 1));
+        Audit(report, "Unexpected (stored, never published)", stored.Keys.Count(id => !published.Contains(id)));
+        Audit(report, "View rows differing from the recount", await ViewRecount.DifferencesAsync(connectionString));
     }
+
+    /// <summary>A count that must be 0: a figure, a target, and a failure (exit code 1) when it is not.</summary>
+    private static void Audit(BenchmarkReport report, string figure, long count)
+    {
+        report.Figure(figure, Count(count));
+        report.Target($"{figure}: 0", Count(count), count == 0);
+        if (count != 0)
+        {
+            report.Fail($"{figure}: {Count(count)}");
+        }
+    }
+
+    private static string Count(long count) => count.ToString(CultureInfo.InvariantCulture);
 
     private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct)
     {

@@ -26,22 +26,31 @@ public static class TriageBenchmark
 
     public static async Task<int> RunAsync(TriageBenchmarkOptions options, string root, CancellationToken ct)
     {
-        AnsiConsole.MarkupLine($"[bold]Analytics triage benchmark[/]: {Environment.ProcessorCount} cores, load average {Markup.Escape(LoadAverage())}");
+        var start = LoadAverage();
+        AnsiConsole.MarkupLine($"[bold]Analytics triage benchmark[/]: {Environment.ProcessorCount} cores, load average {Markup.Escape(start)}");
+        var report = new BenchmarkReport(string.Create(CultureInfo.InvariantCulture,
+            $"Triage benchmark — {options.Items:N0} items, {options.Rate} thumbs-down/s for {options.Steady.TotalSeconds:0} s"));
         if (options.Throughput)
         {
             var feedback = ThumbsDownFeedback(options.Items);
-            Throughput("simulator texts (repeating: embedded once, then from the embedder's cache)", feedback);
-            Throughput("distinct texts (every comment and prompt embedded)",
+            Throughput(report, "simulator texts", "repeating: embedded once, then from the embedder's cache", feedback);
+            Throughput(report, "distinct texts", "every comment and prompt embedded",
                 feedback.Select((f, i) => f with { Comment = f.Comment is null ? null : $"{f.Comment} (case {i})", Prompt = f.Prompt is null ? null : $"{f.Prompt} (ticket {i})" }).ToList());
         }
 
         if (options.Delay)
         {
-            await DelayAsync(root, options.Rate, (int)options.Steady.TotalSeconds, options.Build, ct);
+            await DelayAsync(report, root, options.Rate, (int)options.Steady.TotalSeconds, options.Build, ct);
         }
 
-        AnsiConsole.MarkupLine($"Load average at the end: {Markup.Escape(LoadAverage())}");
-        return 0;
+        report.Figure("Load average at the start → at the end", $"{start} → {LoadAverage()}");
+        report.WriteTables();
+        if (options.Markdown)
+        {
+            report.WriteMarkdown(commandLine: options.CommandLine);
+        }
+
+        return report.ExitCode;
     }
 
     /// <summary>Thumbs-down items as the simulator makes them: comment (35% of them), prompt excerpt, first reason.</summary>
@@ -69,8 +78,9 @@ public static class TriageBenchmark
         return feedback;
     }
 
-    private static void Throughput(string title, List<FeedbackEmbedding.Feedback> feedback)
+    private static void Throughput(BenchmarkReport report, string texts, string how, List<FeedbackEmbedding.Feedback> feedback)
     {
+        BenchmarkReport.Step($"Throughput, {texts} ({how}): {feedback.Count:N0} items in batches of {new TriageOptions().BatchSize}");
         using var embedder = new SentenceEmbedder();
         FeedbackEmbedding.Embed(embedder, feedback.Take(64).ToList()); // warm-up: ONNX session, JIT
         var clustering = new CentroidClustering(TriageOptions.DefaultSimilarityThreshold);
@@ -92,16 +102,16 @@ public static class TriageBenchmark
         }
 
         var total = embedTime + clusterTime;
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"Throughput, {Markup.Escape(title)}: [bold]{feedback.Count / total.TotalSeconds:N0} items/s[/] ({feedback.Count:N0} items in {total.TotalSeconds:N1} s; embedding {embedTime.TotalSeconds:N1} s, assignment {clusterTime.TotalMilliseconds:N0} ms; {clustering.Clusters.Count():N0} clusters)"));
+        report.Figure($"Throughput, {texts}", string.Create(CultureInfo.InvariantCulture,
+            $"{feedback.Count / total.TotalSeconds:N0} items/s ({feedback.Count:N0} items in {total.TotalSeconds:N1} s; embedding {embedTime.TotalSeconds:N1} s, assignment {clusterTime.TotalMilliseconds:N0} ms; {clustering.Clusters.Count():N0} clusters)"));
     }
 
-    private static async Task DelayAsync(string root, int rate, int seconds, bool build, CancellationToken ct)
+    private static async Task DelayAsync(BenchmarkReport report, string root, int rate, int seconds, bool build, CancellationToken ct)
     {
         var bench = new BenchSettings(); // the services' addresses as infra/scripts/services-env.sh exports them
         if (build)
         {
-            AnsiConsole.MarkupLine("Building the worker (Release)...");
+            BenchmarkReport.Step("Building the worker (Release)");
             await WorkerProcess.BuildAsync(root, ct);
         }
 
@@ -117,7 +127,7 @@ public static class TriageBenchmark
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
         };
         var log = Path.Combine(Path.GetTempPath(), $"bench-{isolation.RunId}-triage-worker.log");
-        AnsiConsole.MarkupLine($"Delay: worker log {Markup.Escape(log)}, database {database}, vhost {vhost}");
+        BenchmarkReport.Step($"Delay: the worker (log {log}, database {database}, vhost {vhost}), {rate} thumbs-down/s for {seconds} s after 100 untimed");
         await using var worker = WorkerProcess.Start(root, environment, log);
         await using var dataSource = NpgsqlDataSource.Create(isolation.ConnectionString(database, 4));
         await using var connection = await RabbitTools.ConnectAsync(bench.AmqpUri(vhost), "bench-triage-publisher", ct);
@@ -157,6 +167,21 @@ public static class TriageBenchmark
         await WaitAsync(async () => await ClusteredAsync(dataSource, ct) >= 100 + total, TimeSpan.FromMinutes(5), ct);
         var drained = clock.Elapsed;
 
+        var delays = await DelaysAsync(dataSource, measuredFrom, ct);
+        report.Figure($"Delay at {rate} thumbs-down/s for {seconds} s", string.Create(CultureInfo.InvariantCulture,
+            $"stored → clustered p50 {delays.P50:N2} s, p95 {delays.P95:N2} s, p99 {delays.P99:N2} s, max {delays.Max:N2} s ({delays.Items:N0} items; " +
+            $"{total:N0} published in {published.TotalSeconds:N1} s, all clustered {drained.TotalSeconds:N1} s after the first publish)"));
+        report.Target("Delay stored → clustered < 10 s (max)", string.Create(CultureInfo.InvariantCulture, $"{delays.Max:N2} s"), delays.Max < 10);
+        var clusters = await ScalarAsync(dataSource, "select count(*) from analytics.tri_clusters", ct);
+        report.Figure("Clusters", clusters.ToString("N0", CultureInfo.InvariantCulture));
+        report.Figure("Worker peak memory", string.Create(CultureInfo.InvariantCulture, $"{worker.PeakMemoryMb():N0} MB"));
+    }
+
+    private sealed record Delays(double P50, double P95, double P99, double Max, long Items);
+
+    /// <summary>Seconds from stored (the rating's mt_events timestamp) to clustered, of the items stored since <paramref name="measuredFrom"/>.</summary>
+    private static async Task<Delays> DelaysAsync(NpgsqlDataSource dataSource, DateTime measuredFrom, CancellationToken ct)
+    {
         await using var command = dataSource.CreateCommand(
             """
             select percentile_cont(0.5) within group (order by d), percentile_cont(0.95) within group (order by d),
@@ -166,11 +191,7 @@ public static class TriageBenchmark
         command.Parameters.Add(new NpgsqlParameter { Value = measuredFrom });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"Delay at {rate} thumbs-down/s for {seconds} s ({total:N0} items, published in {published.TotalSeconds:N1} s, all clustered {drained.TotalSeconds:N1} s after the first publish): " +
-            $"stored → clustered p50 [bold]{reader.GetDouble(0):N2} s[/], p95 [bold]{reader.GetDouble(1):N2} s[/], p99 {reader.GetDouble(2):N2} s, max [bold]{reader.GetDouble(3):N2} s[/] ({reader.GetInt64(4):N0} items); target < 10 s: {(reader.GetDouble(3) < 10 ? "met" : "missed")}"));
-        var clusters = await ScalarAsync(dataSource, "select count(*) from analytics.tri_clusters", ct);
-        AnsiConsole.MarkupLine($"Clusters: {clusters}; worker peak memory {worker.PeakMemoryMb():N0} MB");
+        return new Delays(reader.GetDouble(0), reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4));
     }
 
     /// <summary>Thumbs-down conversations (started, response with prompt, thumbs down with the simulator's reasons and comments).</summary>

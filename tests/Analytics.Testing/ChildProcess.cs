@@ -19,6 +19,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private readonly TimeSpan? _gracefulStop;
     private int _port;
 
+    /// <summary>stdout and stderr until each has ended (the reader's null line); 0 once all the output has been read.</summary>
+    private int _openStreams = 2;
+
     private ChildProcess(Process process, string name, StreamWriter? log, string? logPath, TimeSpan? gracefulStop)
     {
         _process = process;
@@ -37,22 +40,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <summary>
-    /// True once the process has exited and everything it wrote has been read: WaitForExit() on an exited process waits
-    /// for the redirected streams to end, so <see cref="Output"/> then holds its last lines (a fault hook's, say).
+    /// True once the process has exited and everything it wrote has been read (both redirected streams have ended), so
+    /// <see cref="Output"/> then holds its last lines (a fault hook's, say). Never blocks: it reads the process's state and
+    /// the end of its streams, which the output readers record as they reach it.
     /// </summary>
-    public bool HasExited
-    {
-        get
-        {
-            if (!_process.HasExited)
-            {
-                return false;
-            }
-
-            _process.WaitForExit();
-            return true;
-        }
-    }
+    public bool HasExited => _process.HasExited && Volatile.Read(ref _openStreams) == 0;
 
     /// <summary>Everything it wrote to stdout and stderr so far (kept in memory, or in the log file when there is one).</summary>
     public string Output
@@ -315,6 +307,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     {
         if (line is null)
         {
+            Interlocked.Decrement(ref _openStreams);
             return;
         }
 
