@@ -115,6 +115,19 @@ public sealed class TestPlatform : IAsyncDisposable
         await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
     }
 
+    /// <summary>
+    /// Publishes events as plain JSON batches (<see cref="Analytics.Contracts.FeedbackEventBatch"/>) of
+    /// <paramref name="eventsPerMessage"/> events each, in order, on one publisher channel, with confirms.
+    /// </summary>
+    public async Task PublishInBatchesAsync(IEnumerable<object> events, int eventsPerMessage)
+    {
+        await using var channel = await OpenChannelAsync();
+        foreach (var batch in events.Chunk(eventsPerMessage))
+        {
+            await PublishRawAsync(channel, System.Text.Json.JsonSerializer.Serialize(Analytics.Contracts.FeedbackEventBatch.From(batch)));
+        }
+    }
+
     /// <summary>Consumers of a queue. Throws when the queue does not exist: a wrong name or a worker that never declared it is a failure, not 0.</summary>
     public async Task<uint> ConsumerCountAsync(string queue) => (await DeclarePassiveAsync(queue)).ConsumerCount;
 
