@@ -18,24 +18,12 @@ public sealed class AlertLeaderChangeTests : WorkerPlatformTest
     private static readonly CellKey Cell = new("atlas", "2026-11", "browsing");
     private const int EventsPerMessage = 200;
     private const string CellLabels = "capability=\"browsing\",model=\"atlas\",version=\"2026-11\"";
-    private AlertWebhookReceiver _webhook = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _webhook = await AlertWebhookReceiver.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _webhook.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_new_leader_restores_the_active_alert_and_resolves_it_and_nothing_is_delivered_twice()
     {
-        var settings = TestAlertSettings.For(deliveryIntervalSeconds: 0.1, ("test", _webhook.Url));
+        await using var webhook = await AlertWebhookReceiver.StartAsync();
+        var settings = TestAlertSettings.For(deliveryIntervalSeconds: 0.1, ("test", webhook.Url));
         // "Regression watch leading (N active alerts restored)" names the leader and what it restored.
         settings["Logging__LogLevel__Analytics.Alerting.RegressionWatch"] = "Information";
         var workers = new[] { await _platform.StartWorkerAsync(settings), await _platform.StartWorkerAsync(settings) };
@@ -103,7 +91,7 @@ public sealed class AlertLeaderChangeTests : WorkerPlatformTest
             $"select count(*) from {AlertDeliveries.Table} where alert_id = '{alertId}' and delivered_at is not null and attempts = 1"));
         var published = (await DrainAsync(channel, queue)).Where(m => m.GetProperty("alertId").GetGuid() == alertId).ToList();
         Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], published.Select(m => m.GetProperty("type").GetString()).Order());
-        var posted = _webhook.Bodies.Select(b => b.GetProperty("alert")).Where(a => a.GetProperty("alertId").GetGuid() == alertId).ToList();
+        var posted = webhook.Bodies.Select(b => b.GetProperty("alert")).Where(a => a.GetProperty("alertId").GetGuid() == alertId).ToList();
         Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], posted.Select(a => a.GetProperty("type").GetString()).Order());
     }
 

@@ -22,26 +22,14 @@ public sealed class RegressionAlertTests : ApiPlatformTest
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly CellKey Cell = new("atlas", "2026-11", "browsing");
     private const int EventsPerMessage = 200;
-    private AlertWebhookReceiver _webhook = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _webhook = await AlertWebhookReceiver.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _webhook.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     [Fact]
     public async Task An_injected_regression_is_alerted_everywhere_with_its_evidence_and_resolves_after_recovery()
     {
+        await using var webhook = await AlertWebhookReceiver.StartAsync();
         // The "late" receiver is down (503) until the test brings it up.
         await using var late = await AlertWebhookReceiver.StartAsync(down: true);
-        var settings = TestAlertSettings.For(deliveryIntervalSeconds: 0.2, ("test", _webhook.Url), ("late", late.Url));
+        var settings = TestAlertSettings.For(deliveryIntervalSeconds: 0.2, ("test", webhook.Url), ("late", late.Url));
         settings["Alerts__MaxRetryDelaySeconds"] = "1";
         var worker = await _platform.StartWorkerAsync(settings);
 
@@ -76,7 +64,7 @@ public sealed class RegressionAlertTests : ApiPlatformTest
         Assert.Equal("atlas", published.GetProperty("modelId").GetString());
         Assert.Equal("browsing", published.GetProperty("capability").GetString());
         Assert.Equal(alert.Evidence.WindowRated, published.GetProperty("evidence").GetProperty("windowRated").GetInt64());
-        var posted = await WebhookBodyAsync(_webhook.Bodies, alert.AlertId, AlertNotification.DetectedType);
+        var posted = await WebhookBodyAsync(webhook.Bodies, alert.AlertId, AlertNotification.DetectedType);
         Assert.StartsWith("Regression: atlas@2026-11 × browsing", posted.GetProperty("text").GetString());
         Assert.Equal(1, await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\""));
 
@@ -118,7 +106,7 @@ public sealed class RegressionAlertTests : ApiPlatformTest
         Assert.True(resolved.Alert.ResolvedEvidence!.WindowDownRate < alert.Evidence.WindowDownRate);
         Assert.Equal(["regression_detected", "regression_acknowledged", "regression_resolved"], resolved.History.Select(h => h.Type));
         await NextAlertMessageAsync(channel, queue, alert.AlertId, AlertNotification.ResolvedType);
-        Assert.StartsWith("Resolved:", (await WebhookBodyAsync(_webhook.Bodies, alert.AlertId, AlertNotification.ResolvedType)).GetProperty("text").GetString());
+        Assert.StartsWith("Resolved:", (await WebhookBodyAsync(webhook.Bodies, alert.AlertId, AlertNotification.ResolvedType)).GetProperty("text").GetString());
         await TestEnvironment.WaitUntilAsync(
             async () => await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\"") == 0,
             Timeout, () => Task.FromResult("the active gauge did not go back to 0"));
