@@ -108,11 +108,19 @@ public sealed class TestPlatform : IAsyncDisposable
     /// <summary>A channel as the administrator: to inspect and drain queues, or to subscribe like another service.</summary>
     public Task<IChannel> OpenAdminChannelAsync() => _adminChannels.OpenAsync();
 
-    /// <summary>Publishes plain JSON (no MassTransit envelope) to the ingestion exchange, with confirms.</summary>
-    public async Task PublishRawAsync(IChannel channel, string body, string? contentType = "application/json")
+    /// <summary>Publishes plain JSON (no MassTransit envelope) to the ingestion exchange, with confirms; returns the message's id.</summary>
+    public async Task<string> PublishRawAsync(IChannel channel, string body, string? contentType = "application/json")
     {
         var properties = new BasicProperties { Persistent = true, ContentType = contentType, MessageId = Guid.NewGuid().ToString() };
         await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
+        return properties.MessageId;
+    }
+
+    /// <summary>As <see cref="PublishRawAsync(IChannel, string, string?)"/>, one message as application/json on a channel of its own.</summary>
+    public async Task<string> PublishRawAsync(string body)
+    {
+        await using var channel = await OpenChannelAsync();
+        return await PublishRawAsync(channel, body);
     }
 
     /// <summary>
