@@ -1,12 +1,6 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Analytics.Alerting;
-using Analytics.Contracts;
-using Analytics.Simulator;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using RabbitMQ.Client;
 
 namespace Analytics.IntegrationTests;
@@ -17,53 +11,21 @@ namespace Analytics.IntegrationTests;
 /// analytics.alerts and resolves it when the cell recovers, without raising it again. Both workers deliver the outbox
 /// side by side, and every notification arrives exactly once on each channel.
 /// </summary>
-public sealed class AlertLeaderChangeTests : IAsyncLifetime
+public sealed class AlertLeaderChangeTests : WorkerPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly CellKey Cell = new("atlas", "2026-11", "browsing");
+    private const int EventsPerMessage = 200;
     private const string CellLabels = "capability=\"browsing\",model=\"atlas\",version=\"2026-11\"";
-    private readonly ConcurrentQueue<JsonElement> _webhookBodies = new();
-    private TestPlatform _platform = null!;
-    private WebApplication _webhook = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        _webhook = builder.Build();
-        _webhook.MapPost("/hook", async (HttpRequest request) =>
-        {
-            _webhookBodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
-            return Results.Ok();
-        });
-        await _webhook.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _webhook.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_new_leader_restores_the_active_alert_and_resolves_it_and_nothing_is_delivered_twice()
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["Alerts__IntervalSeconds"] = "1",
-            ["Alerts__DeliveryIntervalSeconds"] = "0.1",
-            ["Alerts__Webhooks__0__Name"] = "test",
-            ["Alerts__Webhooks__0__Url"] = _webhook.Urls.Single() + "/hook",
-            // The test-sized cell of RegressionAlertTests.
-            ["Alerts__Detector__MinimumBaselineRatings"] = "50",
-            ["Alerts__Detector__MinimumWindowRatings"] = "20",
-            ["Alerts__Detector__Shift"] = "0.1",
-            ["Alerts__Detector__MaximumDispersion"] = "1",
-            // "Regression watch leading (N active alerts restored)" names the leader and what it restored.
-            ["Logging__LogLevel__Analytics.Alerting.RegressionWatch"] = "Information",
-        };
+        await using var webhook = await AlertWebhookReceiver.StartAsync();
+        var settings = TestAlertSettings.For(deliveryIntervalSeconds: 0.1, ("test", webhook.Url));
+        // "Regression watch leading (N active alerts restored)" names the leader and what it restored.
+        settings["Logging__LogLevel__Analytics.Alerting.RegressionWatch"] = "Information";
         var workers = new[] { await _platform.StartWorkerAsync(settings), await _platform.StartWorkerAsync(settings) };
         await TestEnvironment.WaitUntilAsync(() => Task.FromResult(workers.Any(w => w.Output.Contains("Regression watch leading", StringComparison.Ordinal))),
             Timeout, () => Task.FromResult($"no worker leads the regression watch:\n{Outputs(workers)}"));
@@ -71,21 +33,10 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
         var second = workers.Single(w => w != first);
 
         await using var channel = await _platform.OpenAdminChannelAsync();
-        await channel.ExchangeDeclareAsync(AlertNotification.Exchange, ExchangeType.Topic, durable: true);
-        var queue = (await channel.QueueDeclareAsync("alerts-subscriber", durable: true, exclusive: false, autoDelete: false)).QueueName;
-        await channel.QueueBindAsync(queue, AlertNotification.Exchange, "regression.*");
+        var queue = await AlertSubscriberQueue.DeclareAsync(channel);
 
         // atlas 2026-11 loses 50 points on browsing against 2026-10: the leader raises the alert.
-        await PublishAsync(new TrafficModel(new TrafficOptions
-        {
-            Seed = 17,
-            Start = Start,
-            VersionsShareRates = true,
-            RatingProbability = 1,
-            RatingWithdrawProbability = 0,
-            RatingFlipProbability = 0,
-            InjectRegression = new RegressionInjection(Cell.ModelId, Cell.Capability, 0.5) { ModelVersion = Cell.ModelVersion },
-        }).Generate().Take(12_000));
+        await _platform.PublishInBatchesAsync(AlertTraffic.Regressed(seed: 17, Start, Cell).Take(12_000), EventsPerMessage);
         await TestEnvironment.WaitUntilAsync(async () => await ActiveAlertsAsync() == 1, Timeout,
             async () => $"no active alert for {Cell}: {await ActiveAlertsAsync()}\n{Outputs(workers)}");
         var alertId = await _platform.ScalarAsync<Guid>($"select alert_id from {AlertsProjection.Alerts} where state = 'active'");
@@ -113,15 +64,7 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
         string? state = null;
         for (var round = 0; round < 5 && state != "resolved"; round++)
         {
-            await PublishAsync(new TrafficModel(new TrafficOptions
-            {
-                Seed = 18 + round,
-                Start = Start.AddHours(3 + (2 * round)),
-                VersionsShareRates = true,
-                RatingProbability = 1,
-                RatingWithdrawProbability = 0,
-                RatingFlipProbability = 0,
-            }).Generate().Take(30_000));
+            await _platform.PublishInBatchesAsync(AlertTraffic.Healthy(seed: 18 + round, Start.AddHours(3 + (2 * round))).Take(30_000), EventsPerMessage);
             // The projection daemon moved to the new leader too (hot/cold): the counters the detector reads keep up.
             await _platform.WaitUntilQuietAsync(Analytics.Ingesting.IngestionTopology.Queue, Timeout);
             await TestEnvironment.WaitUntilAsync(_platform.ProjectionCaughtUpAsync, Timeout,
@@ -148,7 +91,7 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
             $"select count(*) from {AlertDeliveries.Table} where alert_id = '{alertId}' and delivered_at is not null and attempts = 1"));
         var published = (await DrainAsync(channel, queue)).Where(m => m.GetProperty("alertId").GetGuid() == alertId).ToList();
         Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], published.Select(m => m.GetProperty("type").GetString()).Order());
-        var posted = _webhookBodies.Select(b => b.GetProperty("alert")).Where(a => a.GetProperty("alertId").GetGuid() == alertId).ToList();
+        var posted = webhook.Bodies.Select(b => b.GetProperty("alert")).Where(a => a.GetProperty("alertId").GetGuid() == alertId).ToList();
         Assert.Equal([AlertNotification.DetectedType, AlertNotification.ResolvedType], posted.Select(a => a.GetProperty("type").GetString()).Order());
     }
 
@@ -175,15 +118,6 @@ public sealed class AlertLeaderChangeTests : IAsyncLifetime
                 && await _platform.ScalarAsync<long>($"select count(*) {ofAlert}") == rows,
             Timeout, async () => $"{await _platform.ScalarAsync<long>($"select count(*) {ofAlert} and delivered_at is not null")} of "
                 + $"{await _platform.ScalarAsync<long>($"select count(*) {ofAlert}")} deliveries done, {rows} expected\n{Outputs(workers)}");
-    }
-
-    private async Task PublishAsync(IEnumerable<object> events)
-    {
-        await using var channel = await _platform.OpenChannelAsync();
-        foreach (var chunk in events.Chunk(200))
-        {
-            await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-        }
     }
 
     private static async Task<List<JsonElement>> DrainAsync(IChannel channel, string queue)

@@ -6,7 +6,7 @@ using Analytics.Conversations;
 using Analytics.Ingesting;
 using Marten;
 using Npgsql;
-using RabbitMQ.Client;
+using static Analytics.IntegrationTests.MessageHeaders;
 
 namespace Analytics.IntegrationTests;
 
@@ -15,14 +15,9 @@ namespace Analytics.IntegrationTests;
 /// language would: one bad string is refused alone (invalid_text, invalid_json), and an eventId reused for other
 /// content is refused as event_id_conflict, never silently dropped.
 /// </summary>
-public sealed class HostileTextIngestionTests : IAsyncLifetime
+public sealed class HostileTextIngestionTests : WorkerPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private TestPlatform _platform = null!;
-
-    public async Task InitializeAsync() => _platform = await TestPlatform.CreateAsync();
-
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
 
     [Fact]
     public async Task A_NUL_an_unpaired_surrogate_or_a_broken_escape_in_one_event_refuses_that_event_alone_and_its_batch_mates_are_stored()
@@ -114,10 +109,10 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
             // Again with the same content (formatted differently, an unknown property added, occurredAt with another
             // offset): a duplicate. Then with other content: a conflict. In one message, with a new event that
             // arrives twice with different content (the second conflicts with the first).
-            var again = JsonNode.Parse(FeedbackJson.ToElement(original).GetRawText())!.AsObject();
+            var again = TestConversations.AsJson(original);
             again["occurredAt"] = original.OccurredAt.ToOffset(TimeSpan.FromHours(2)).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz");
             again["clientBuild"] = "7.1";
-            var body = new JsonArray(again, Node(rewritten), Node(later), Node(later with { Comment = "changed on retry" }));
+            var body = new JsonArray(again, TestConversations.AsJson(rewritten), TestConversations.AsJson(later), TestConversations.AsJson(later with { Comment = "changed on retry" }));
             await _platform.PublishRawAsync(channel, body.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         }
 
@@ -203,22 +198,11 @@ public sealed class HostileTextIngestionTests : IAsyncLifetime
     {
         var rating = new ResponseRated(Guid.NewGuid(), TestConversations.At.AddMinutes(1), 1, conversationId, "it", Guid.NewGuid(), Contracts.Rating.Down,
             [FeedbackReason.Other], new ModelRef("atlas", "2026-11"), ["chat"], "placeholder");
-        var node = Node(rating);
+        var node = TestConversations.AsJson(rating);
         const string marker = "\"@@raw@@\"";
         var path = field.Split('.');
         var parent = path[..^1].Aggregate((JsonNode)node, (n, name) => n[name]!);
         parent[path[^1]] = "@@raw@@";
         return node.ToJsonString().Replace(marker, rawJsonValue, StringComparison.Ordinal);
     }
-
-    private static JsonObject Node(object contract) => JsonNode.Parse(FeedbackJson.ToElement(contract).GetRawText())!.AsObject();
-
-    private static string? Header(RabbitMQ.Client.BasicGetResult message, string name) =>
-        message.BasicProperties.Headers?.TryGetValue(name, out var value) == true
-            ? value switch
-            {
-                byte[] bytes => Encoding.UTF8.GetString(bytes),
-                _ => value?.ToString(),
-            }
-            : null;
 }

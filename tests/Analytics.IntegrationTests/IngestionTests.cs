@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Analytics.Contracts;
@@ -8,18 +7,14 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
+using static Analytics.IntegrationTests.MessageHeaders;
 
 namespace Analytics.IntegrationTests;
 
 /// <summary>Ingestion end to end against the real PostgreSQL and RabbitMQ, with the real worker process.</summary>
-public sealed class IngestionTests : IAsyncLifetime
+public sealed class IngestionTests : WorkerPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private TestPlatform _platform = null!;
-
-    public async Task InitializeAsync() => _platform = await TestPlatform.CreateAsync();
-
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
 
     [Fact]
     public async Task Events_published_through_MassTransit_and_as_plain_JSON_are_all_stored_exactly_once()
@@ -127,16 +122,7 @@ public sealed class IngestionTests : IAsyncLifetime
         // 30 new conversations whose events arrive together on both workers: they race to start the same
         // streams (23505 on mt_streams) and to store the same eventIds.
         var events = TestConversations.Generate(30);
-        await using (var channel = await _platform.OpenChannelAsync())
-        {
-            for (var copy = 0; copy < 3; copy++)
-            {
-                foreach (var chunk in events.Chunk(3))
-                {
-                    await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-                }
-            }
-        }
+        await _platform.PublishInBatchesAsync(Enumerable.Repeat(events, 3).SelectMany(copy => copy), 3); // 120 events a copy: no batch spans two
 
         var expectedHandled = events.Count * 3;
         await TestEnvironment.WaitUntilAsync(async () => await HandledAsync(first, second) >= expectedHandled, Timeout,
@@ -329,13 +315,7 @@ public sealed class IngestionTests : IAsyncLifetime
             ["Ingestion__MessageLimit"] = "5",
         });
         var events = TestConversations.Generate(750); // 3000 events
-        await using (var channel = await _platform.OpenChannelAsync())
-        {
-            foreach (var chunk in events.Chunk(10))
-            {
-                await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-            }
-        }
+        await _platform.PublishInBatchesAsync(events, 10);
 
         await TestEnvironment.WaitUntilAsync(() => Task.FromResult(!first.IsRunning), Timeout,
             () => Task.FromResult($"the fault hook did not kill the worker:\n{first.Output}"));
@@ -417,19 +397,10 @@ public sealed class IngestionTests : IAsyncLifetime
     private static JsonObject Break(Action<JsonObject> edit)
     {
         var rated = TestConversations.Generate(1).OfType<ResponseRated>().Single();
-        var node = JsonNode.Parse(FeedbackJson.ToElement(rated).GetRawText())!.AsObject();
+        var node = TestConversations.AsJson(rated);
         edit(node);
         return node;
     }
-
-    private static string? Header(RabbitMQ.Client.BasicGetResult message, string name) =>
-        message.BasicProperties.Headers?.TryGetValue(name, out var value) == true
-            ? value switch
-            {
-                byte[] bytes => Encoding.UTF8.GetString(bytes),
-                _ => value?.ToString(),
-            }
-            : null;
 
     private IHost ChatServiceHost() => Host.CreateDefaultBuilder()
         .ConfigureServices(services =>

@@ -2,15 +2,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Analytics.Comparisons;
 using Analytics.Contracts;
-using Analytics.Conversations;
-using Analytics.Ingesting;
 using Analytics.Satisfaction;
 using Marten;
 using Marten.Events;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Analytics.IntegrationTests;
 
@@ -21,30 +15,9 @@ namespace Analytics.IntegrationTests;
 /// moves its rating without counting it twice, and the counters equal a recount done in SQL straight from mt_events
 /// at every step, whatever the page boundaries (one event per page, one page, the set-based rebuild).
 /// </summary>
-public sealed class OrphanFeedbackTests : IAsyncLifetime
+public sealed class OrphanFeedbackTests() : EventStoreTest(receivedAfterT0: TimeSpan.FromHours(3))
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 20, 10, 5, 0, TimeSpan.Zero);
-    private static readonly ModelRef Atlas = new("atlas", "2026-11");
     private static readonly ModelRef Nova = new("nova", "1");
-    private TestPlatform _platform = null!;
-    private NpgsqlDataSource _dataSource = null!;
-    private DocumentStore _store = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        _dataSource = NpgsqlDataSource.Create(_platform.ConnectionString);
-        _store = DocumentStore.For(options => EventStoreRegistration.ConfigureEventStore(options, _dataSource));
-        await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _store.ReleaseProjectionWakeup();
-        _store.Dispose();
-        await _dataSource.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
 
     [Fact]
     public async Task Ratings_count_whether_their_response_comes_before_after_or_never_and_equal_a_recount_from_the_events()
@@ -111,7 +84,7 @@ public sealed class OrphanFeedbackTests : IAsyncLifetime
         var comparisons = new ComparisonQueries(_dataSource);
         Assert.Equal([new PairOutcome("atlas@2026-11", "nova@1", 0, 1, 1, 0)], await comparisons.PairsAsync(null, window.From, window.To, default));
         Assert.Equal([new PairOutcome("atlas@2026-11", "nova@1", 0, 1, 1, 0)], await comparisons.PairsAsync("chat", window.From, window.To, default));
-        Assert.Equal(await RecountPairsAsync(), await comparisons.PairsAsync(null, window.From, window.To, default));
+        Assert.Equal(await EventStoreRecount.PairsAsync(_platform.ConnectionString), await comparisons.PairsAsync(null, window.From, window.To, default));
 
         // The same through the API, as a dashboard user asks.
         await using (var api = ApiClients.For(_platform))
@@ -132,12 +105,12 @@ public sealed class OrphanFeedbackTests : IAsyncLifetime
         }
 
         // Other page boundaries give the same tables: all events in one daemon page, and the set-based rebuild.
-        var live = await SatisfactionTables.RowsAsync(_dataSource);
+        var live = await TableRowsAsync();
         await daemon.RebuildProjectionAsync<SatisfactionProjection>(CancellationToken.None);
-        Assert.Equal(live, await SatisfactionTables.RowsAsync(_dataSource));
+        Assert.Equal(live, await TableRowsAsync());
         await daemon.StopAllAsync();
-        await new SatisfactionRebuild(_store, _dataSource, NullLogger<SatisfactionRebuild>.Instance).RunAsync(null, CancellationToken.None);
-        Assert.Equal(live, await SatisfactionTables.RowsAsync(_dataSource));
+        await SetBasedRebuildAsync();
+        Assert.Equal(live, await TableRowsAsync());
         await AssertCountersEqualRecountAsync();
     }
 
@@ -178,10 +151,10 @@ public sealed class OrphanFeedbackTests : IAsyncLifetime
             [new ReasonCount("unhelpful", 1)],
             await queries.ReasonsAsync("nova", null, null, T0.AddHours(-1), T0.AddHours(1), default)); // the response's hour
 
-        var live = await SatisfactionTables.RowsAsync(_dataSource);
+        var live = await TableRowsAsync();
         await daemon.StopAllAsync();
-        await new SatisfactionRebuild(_store, _dataSource, NullLogger<SatisfactionRebuild>.Instance).RunAsync(null, CancellationToken.None);
-        Assert.Equal(live, await SatisfactionTables.RowsAsync(_dataSource));
+        await SetBasedRebuildAsync();
+        Assert.Equal(live, await TableRowsAsync());
     }
 
     private static async Task<Dictionary<(string Model, string Capability), (long Responses, long Rated, long Up, long Down)>> CellsAsync(
@@ -250,30 +223,6 @@ public sealed class OrphanFeedbackTests : IAsyncLifetime
         Assert.Equal(reasonRecount, reasonCounters); // stored reasons are enum member names, turned into wire names above
     }
 
-    /// <summary>Pair outcomes recounted from mt_events: the first copy's candidates, the latest preference.</summary>
-    private async Task<List<PairOutcome>> RecountPairsAsync()
-    {
-        var rows = await RowsAsync("""
-            with firsts as (
-                select distinct on (data->>'comparisonId') data->>'comparisonId' as id,
-                    data->'candidates'->0->'model'->>'id' || '@' || (data->'candidates'->0->'model'->>'version') collate "C" as a,
-                    data->'candidates'->1->'model'->>'id' || '@' || (data->'candidates'->1->'model'->>'version') collate "C" as b
-                from analytics.mt_events where type = 'responses_compared_recorded' order by data->>'comparisonId', seq_id),
-            latest as (
-                select distinct on (data->>'comparisonId') data->>'comparisonId' as id, data->>'preferred' as preferred
-                from analytics.mt_events where type = 'responses_compared_recorded'
-                order by data->>'comparisonId', (data->>'occurredAt')::timestamptz desc, seq_id desc)
-            select least(f.a, f.b), greatest(f.a, f.b),
-                count(*) filter (where l.preferred in ('A', 'B') and (l.preferred = 'A') = (f.a <= f.b)),
-                count(*) filter (where l.preferred in ('A', 'B') and (l.preferred = 'A') <> (f.a <= f.b)),
-                count(*) filter (where l.preferred = 'Tie'), count(*) filter (where l.preferred = 'BothBad')
-            from firsts f join latest l on l.id = f.id where f.a <> f.b group by 1, 2 order by 1, 2
-            """);
-        return rows.Select(r => r.Split('|')).Select(p => new PairOutcome(p[0], p[1], long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture),
-            long.Parse(p[3], System.Globalization.CultureInfo.InvariantCulture), long.Parse(p[4], System.Globalization.CultureInfo.InvariantCulture),
-            long.Parse(p[5], System.Globalization.CultureInfo.InvariantCulture))).ToList();
-    }
-
     private async Task<List<string>> RowsAsync(string sql)
     {
         await using var command = _dataSource.CreateCommand(sql);
@@ -296,22 +245,6 @@ public sealed class OrphanFeedbackTests : IAsyncLifetime
         await using var command = _dataSource.CreateCommand(sql);
         return (long)(await command.ExecuteScalarAsync())!;
     }
-
-    private async Task AppendAsync(IEnumerable<object> contracts)
-    {
-        var appender = new FeedbackAppender(_store, _dataSource, Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
-        var received = T0.AddHours(3);
-        await appender.AppendAsync(contracts.Select(c => new AcceptedEvent(TestConversations.EventId(c),
-            TestConversations.ConversationId(c), RecordedEvent.From(c, received))).ToList(), CancellationToken.None);
-    }
-
-    private static ResponseGenerated Response(Guid conversation, Guid turn, int index, ModelRef model, string[] capabilities, int minutes) =>
-        new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, index, model, capabilities,
-            new Modality(["text"], ["text"]), 1000, 10, 20, new Moderation(false, []));
-
-    private static ResponseRated Rated(Guid conversation, Guid turn, Rating rating, ModelRef model, string[] capabilities, int minutes,
-        params FeedbackReason[] reasons) =>
-        new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, rating, reasons, model, capabilities);
 
     private static ResponsesCompared Compared(Guid conversation, Guid comparison, (Guid Turn, ModelRef Model) a, (Guid Turn, ModelRef Model) b,
         Preference preferred, int minutes) =>

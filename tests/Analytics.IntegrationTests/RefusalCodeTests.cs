@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Analytics.Contracts;
 using Analytics.Ingesting;
 using RabbitMQ.Client;
+using static Analytics.IntegrationTests.MessageHeaders;
 
 namespace Analytics.IntegrationTests;
 
@@ -13,14 +14,9 @@ namespace Analytics.IntegrationTests;
 /// message is in the refused queue with all its documented headers (or, for messages that cannot be read, in the
 /// error queue), counted per reason, and the message-size limits hold exactly at their bounds.
 /// </summary>
-public sealed class RefusalCodeTests : IAsyncLifetime
+public sealed class RefusalCodeTests : WorkerPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private TestPlatform _platform = null!;
-
-    public async Task InitializeAsync() => _platform = await TestPlatform.CreateAsync();
-
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
 
     [Fact]
     public async Task Every_refusal_code_reaches_its_queue_with_its_headers_and_is_counted_per_reason()
@@ -45,7 +41,7 @@ public sealed class RefusalCodeTests : IAsyncLifetime
         Add(Refusal.Codes.InvalidField, e => e["occurredAt"] = "1999-12-31T23:59:59Z");
         Add(Refusal.Codes.TextTooLong, e => e["source"] = new string('s', 129));
         Add(Refusal.Codes.TooManyItems, e => e["capabilities"] = new JsonArray([.. Enumerable.Range(0, 17).Select(i => (JsonNode)$"c{i}")]));
-        var mixed = new JsonArray([.. valid.Select(e => JsonNode.Parse(FeedbackJson.ToElement(e).GetRawText())), .. broken.Select(b => b.Event.DeepClone())]);
+        var mixed = new JsonArray([.. valid.Select(e => (JsonNode)TestConversations.AsJson(e)), .. broken.Select(b => b.Event.DeepClone())]);
 
         // Message-level limits, each bound exactly: 1000 events and 1,048,576 bytes are taken, one more of either is not.
         var thousand = TestConversations.Generate(250);
@@ -58,12 +54,12 @@ public sealed class RefusalCodeTests : IAsyncLifetime
         var sent = DateTimeOffset.UtcNow;
         var ids = new Dictionary<string, string>
         {
-            ["mixed"] = await PublishAsync(mixed.ToJsonString()),
-            ["1000 events"] = await PublishAsync(JsonSerializer.Serialize(FeedbackEventBatch.From(thousand))),
-            ["1001 events"] = await PublishAsync(JsonSerializer.Serialize(FeedbackEventBatch.From(thousandAndOne))),
-            ["1048576 bytes"] = await PublishAsync(fullSizeBody),
-            ["1048577 bytes"] = await PublishAsync(overSizeBody),
-            ["not JSON"] = await PublishAsync("{\"type\": \"ResponseRated\", \"eventId\": "),
+            ["mixed"] = await _platform.PublishRawAsync(mixed.ToJsonString()),
+            ["1000 events"] = await _platform.PublishRawAsync(JsonSerializer.Serialize(FeedbackEventBatch.From(thousand))),
+            ["1001 events"] = await _platform.PublishRawAsync(JsonSerializer.Serialize(FeedbackEventBatch.From(thousandAndOne))),
+            ["1048576 bytes"] = await _platform.PublishRawAsync(fullSizeBody),
+            ["1048577 bytes"] = await _platform.PublishRawAsync(overSizeBody),
+            ["not JSON"] = await _platform.PublishRawAsync("{\"type\": \"ResponseRated\", \"eventId\": "),
         };
 
         var expectedStored = valid.Concat(thousand).Concat(fullSize).Select(TestConversations.EventId).Order().ToList();
@@ -123,8 +119,7 @@ public sealed class RefusalCodeTests : IAsyncLifetime
         Assert.Equal(DeliveryModes.Persistent, message.BasicProperties.DeliveryMode);
     }
 
-    private static JsonObject Rating() =>
-        JsonNode.Parse(FeedbackJson.ToElement(TestConversations.Generate(1).OfType<ResponseRated>().Single()).GetRawText())!.AsObject();
+    private static JsonObject Rating() => TestConversations.AsJson(TestConversations.Generate(1).OfType<ResponseRated>().Single());
 
     /// <summary>The events as a JSON array padded with spaces (valid JSON whitespace) to exactly <paramref name="bytes"/> UTF-8 bytes.</summary>
     private static string Padded(IEnumerable<object> events, int bytes)
@@ -134,18 +129,4 @@ public sealed class RefusalCodeTests : IAsyncLifetime
         Assert.Equal(bytes, Encoding.UTF8.GetByteCount(body));
         return body;
     }
-
-    private async Task<string> PublishAsync(string body)
-    {
-        await using var channel = await _platform.OpenChannelAsync();
-        var messageId = Guid.NewGuid().ToString();
-        var properties = new BasicProperties { Persistent = true, ContentType = "application/json", MessageId = messageId };
-        await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
-        return messageId;
-    }
-
-    private static string? Header(BasicGetResult message, string name) =>
-        message.BasicProperties.Headers?.TryGetValue(name, out var value) == true
-            ? value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : value?.ToString()
-            : null;
 }

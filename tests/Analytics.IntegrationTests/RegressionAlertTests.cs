@@ -4,11 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Analytics.Alerting;
-using Analytics.Contracts;
-using Analytics.Simulator;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using RabbitMQ.Client;
 
@@ -25,97 +20,25 @@ public sealed class RegressionAlertTests : ApiPlatformTest
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly ConcurrentQueue<JsonElement> _webhookBodies = new();
-    private readonly ConcurrentQueue<JsonElement> _lateWebhookBodies = new();
-    private WebApplication _webhook = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-
-        _webhook = Receiver("http://127.0.0.1:0", _webhookBodies);
-        await _webhook.StartAsync();
-    }
-
-    private static WebApplication Receiver(string url, ConcurrentQueue<JsonElement> bodies)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(url);
-        var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpRequest request) =>
-        {
-            bodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
-            return Results.Ok();
-        });
-        return receiver;
-    }
-
-    /// <summary>A receiver bound to a port of its own (port 0) that answers 503 until <paramref name="up"/> is set: down, then up.</summary>
-    private static WebApplication FlakyReceiver(ConcurrentQueue<JsonElement> bodies, TaskCompletionSource up)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var receiver = builder.Build();
-        receiver.MapPost("/hook", async (HttpRequest request) =>
-        {
-            if (!up.Task.IsCompleted)
-            {
-                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
-            }
-
-            bodies.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
-            return Results.Ok();
-        });
-        return receiver;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _webhook.DisposeAsync();
-        await base.DisposeAsync();
-    }
+    private static readonly CellKey Cell = new("atlas", "2026-11", "browsing");
+    private const int EventsPerMessage = 200;
 
     [Fact]
     public async Task An_injected_regression_is_alerted_everywhere_with_its_evidence_and_resolves_after_recovery()
     {
-        var webhookUrl = _webhook.Urls.Single() + "/hook";
-        var lateUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var late = FlakyReceiver(_lateWebhookBodies, lateUp);
-        await late.StartAsync();
-        var worker = await _platform.StartWorkerAsync(new Dictionary<string, string>
-        {
-            ["Alerts:IntervalSeconds"] = "1",
-            ["Alerts:DeliveryIntervalSeconds"] = "0.2",
-            ["Alerts:Webhooks:0:Name"] = "test",
-            ["Alerts:Webhooks:0:Url"] = webhookUrl,
-            ["Alerts:Webhooks:1:Name"] = "late",
-            ["Alerts:Webhooks:1:Url"] = late.Urls.Single() + "/hook",
-            ["Alerts:MaxRetryDelaySeconds"] = "1",
-            // A test-sized cell: fewer ratings before a baseline is trusted, a larger shift, independent ratings.
-            ["Alerts:Detector:MinimumBaselineRatings"] = "50",
-            ["Alerts:Detector:MinimumWindowRatings"] = "20",
-            ["Alerts:Detector:Shift"] = "0.1",
-            ["Alerts:Detector:MaximumDispersion"] = "1",
-        });
+        await using var webhook = await AlertWebhookReceiver.StartAsync();
+        // The "late" receiver is down (503) until the test brings it up.
+        await using var late = await AlertWebhookReceiver.StartAsync(down: true);
+        var settings = TestAlertSettings.For(deliveryIntervalSeconds: 0.2, ("test", webhook.Url), ("late", late.Url));
+        settings["Alerts__MaxRetryDelaySeconds"] = "1";
+        var worker = await _platform.StartWorkerAsync(settings);
 
         // Subscribe to the alert exchange the way another service would.
         await using var channel = await _platform.OpenAdminChannelAsync();
-        await channel.ExchangeDeclareAsync(AlertNotification.Exchange, ExchangeType.Topic, durable: true);
-        var queue = (await channel.QueueDeclareAsync("alerts-subscriber", durable: true, exclusive: false, autoDelete: false)).QueueName;
-        await channel.QueueBindAsync(queue, AlertNotification.Exchange, "regression.*");
+        var queue = await AlertSubscriberQueue.DeclareAsync(channel);
 
         // Phase 1: atlas 2026-11 loses 50 points of satisfaction on browsing; atlas 2026-10 (the baseline) does not.
-        var regressed = new TrafficModel(new TrafficOptions
-        {
-            Seed = 7,
-            Start = Start,
-            VersionsShareRates = true,
-            RatingProbability = 1,
-            RatingWithdrawProbability = 0,
-            RatingFlipProbability = 0,
-            InjectRegression = new RegressionInjection("atlas", "browsing", 0.5) { ModelVersion = "2026-11" },
-        });
-        await PublishAsync(regressed.Generate().Take(12_000));
+        await _platform.PublishInBatchesAsync(AlertTraffic.Regressed(seed: 7, Start, Cell).Take(12_000), EventsPerMessage);
 
         using var viewer = ApiClients.Viewer(_api);
         AlertView? alert = null;
@@ -141,7 +64,7 @@ public sealed class RegressionAlertTests : ApiPlatformTest
         Assert.Equal("atlas", published.GetProperty("modelId").GetString());
         Assert.Equal("browsing", published.GetProperty("capability").GetString());
         Assert.Equal(alert.Evidence.WindowRated, published.GetProperty("evidence").GetProperty("windowRated").GetInt64());
-        var posted = await WebhookBodyAsync(_webhookBodies, alert.AlertId, AlertNotification.DetectedType);
+        var posted = await WebhookBodyAsync(webhook.Bodies, alert.AlertId, AlertNotification.DetectedType);
         Assert.StartsWith("Regression: atlas@2026-11 × browsing", posted.GetProperty("text").GetString());
         Assert.Equal(1, await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\""));
 
@@ -150,8 +73,8 @@ public sealed class RegressionAlertTests : ApiPlatformTest
                 $"select count(*) from analytics.alert_deliveries where channel = 'webhook:late' and delivered_at is null and attempts > 0 and last_error is not null and alert_id = '{alert.AlertId}'") == 1,
             Timeout, () => Task.FromResult("no failed delivery to the late webhook recorded"));
         Assert.True(await worker.MetricAsync("analytics_alerts_deliveries_total", "outcome=\"failed\"") > 0);
-        lateUp.SetResult();
-        await WebhookBodyAsync(_lateWebhookBodies, alert.AlertId, AlertNotification.DetectedType);
+        late.BringUp();
+        await WebhookBodyAsync(late.Bodies, alert.AlertId, AlertNotification.DetectedType);
 
         // Acknowledging needs the triager role, and happens once.
         using var anonymous = _api.CreateClient();
@@ -170,16 +93,7 @@ public sealed class RegressionAlertTests : ApiPlatformTest
         Assert.Equal(HttpStatusCode.BadRequest, (await viewer.GetAsync("/api/alerts?state=sometimes")).StatusCode);
 
         // Phase 2: the same traffic without the regression, later: the alert resolves.
-        var recovered = new TrafficModel(new TrafficOptions
-        {
-            Seed = 8,
-            Start = Start.AddHours(3),
-            VersionsShareRates = true,
-            RatingProbability = 1,
-            RatingWithdrawProbability = 0,
-            RatingFlipProbability = 0,
-        });
-        await PublishAsync(recovered.Generate().Take(30_000));
+        await _platform.PublishInBatchesAsync(AlertTraffic.Healthy(seed: 8, Start.AddHours(3)).Take(30_000), EventsPerMessage);
         AlertDetail? resolved = null;
         await TestEnvironment.WaitUntilAsync(async () =>
             {
@@ -192,19 +106,10 @@ public sealed class RegressionAlertTests : ApiPlatformTest
         Assert.True(resolved.Alert.ResolvedEvidence!.WindowDownRate < alert.Evidence.WindowDownRate);
         Assert.Equal(["regression_detected", "regression_acknowledged", "regression_resolved"], resolved.History.Select(h => h.Type));
         await NextAlertMessageAsync(channel, queue, alert.AlertId, AlertNotification.ResolvedType);
-        Assert.StartsWith("Resolved:", (await WebhookBodyAsync(_webhookBodies, alert.AlertId, AlertNotification.ResolvedType)).GetProperty("text").GetString());
+        Assert.StartsWith("Resolved:", (await WebhookBodyAsync(webhook.Bodies, alert.AlertId, AlertNotification.ResolvedType)).GetProperty("text").GetString());
         await TestEnvironment.WaitUntilAsync(
             async () => await worker.MetricAsync("analytics_alerts_active", "capability=\"browsing\",model=\"atlas\",version=\"2026-11\"") == 0,
             Timeout, () => Task.FromResult("the active gauge did not go back to 0"));
-    }
-
-    private async Task PublishAsync(IEnumerable<object> events)
-    {
-        await using var channel = await _platform.OpenChannelAsync();
-        foreach (var chunk in events.Chunk(200))
-        {
-            await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-        }
     }
 
     /// <summary>Reads the subscriber queue until the notification of this alert and type arrives.</summary>

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Analytics.Contracts;
+using Analytics.Comparisons;
 using Analytics.Simulator;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -23,13 +23,7 @@ public sealed class SatisfactionApiTests : ApiPlatformTest
         await _platform.StartWorkerAsync();
         var events = new TrafficModel(new TrafficOptions { Seed = 21, Start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero) })
             .Generate().Take(4000).ToList();
-        await using (var channel = await _platform.OpenChannelAsync())
-        {
-            foreach (var chunk in events.Chunk(100))
-            {
-                await _platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-            }
-        }
+        await _platform.PublishInBatchesAsync(events, 100);
 
         await TestEnvironment.WaitUntilAsync(async () => await _platform.StoredEventCountAsync() >= events.Count && await _platform.ProjectionCaughtUpAsync(),
             Timeout, async () => $"stored {await _platform.StoredEventCountAsync()} of {events.Count}; projection caught up: {await _platform.ProjectionCaughtUpAsync()}");
@@ -59,48 +53,12 @@ public sealed class SatisfactionApiTests : ApiPlatformTest
         }
 
         // Head-to-head outcomes per model pair against a recount of the comparisons' latest preferences.
-        var pairRecount = await RecountPairsFromEventStoreAsync();
-        Assert.Contains(pairRecount, p => p.Item3 + p.Item4 + p.Item5 + p.Item6 > 10);
+        var pairRecount = await EventStoreRecount.PairsAsync(_platform.ConnectionString);
+        Assert.Contains(pairRecount, p => p.AWins + p.BWins + p.Ties + p.BothBad > 10);
         var headToHead = await client.GetFromJsonAsync<JsonElement>("/api/comparisons/head-to-head?from=2026-10-31T00:00:00Z&to=2026-11-30T00:00:00Z");
-        var pairsFromApi = headToHead.GetProperty("items").EnumerateArray().Select(h => (h.GetProperty("modelA").GetString()!, h.GetProperty("modelB").GetString()!,
+        var pairsFromApi = headToHead.GetProperty("items").EnumerateArray().Select(h => new PairOutcome(h.GetProperty("modelA").GetString()!, h.GetProperty("modelB").GetString()!,
             h.GetProperty("aWins").GetInt64(), h.GetProperty("bWins").GetInt64(), h.GetProperty("ties").GetInt64(), h.GetProperty("bothBad").GetInt64())).ToList();
         Assert.Equal(pairRecount, pairsFromApi);
-    }
-
-    /// <summary>
-    /// An independent recount of side-by-side outcomes per unordered model pair ("id@version", A sorts first): the first
-    /// copy's candidates, the latest preference, read from mt_events' JSON (stored preferences are enum member names).
-    /// </summary>
-    private async Task<List<(string, string, long, long, long, long)>> RecountPairsFromEventStoreAsync()
-    {
-        await using var connection = new NpgsqlConnection(_platform.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            with firsts as (
-                select distinct on (data->>'comparisonId') data->>'comparisonId' as id,
-                    data->'candidates'->0->'model'->>'id' || '@' || (data->'candidates'->0->'model'->>'version') collate "C" as a,
-                    data->'candidates'->1->'model'->>'id' || '@' || (data->'candidates'->1->'model'->>'version') collate "C" as b
-                from analytics.mt_events where type = 'responses_compared_recorded' order by data->>'comparisonId', seq_id),
-            latest as (
-                select distinct on (data->>'comparisonId') data->>'comparisonId' as id, data->>'preferred' as preferred
-                from analytics.mt_events where type = 'responses_compared_recorded'
-                order by data->>'comparisonId', (data->>'occurredAt')::timestamptz desc, seq_id desc)
-            select least(f.a, f.b), greatest(f.a, f.b),
-                count(*) filter (where l.preferred in ('A', 'B') and (l.preferred = 'A') = (f.a <= f.b)),
-                count(*) filter (where l.preferred in ('A', 'B') and (l.preferred = 'A') <> (f.a <= f.b)),
-                count(*) filter (where l.preferred = 'Tie'), count(*) filter (where l.preferred = 'BothBad')
-            from firsts f join latest l on l.id = f.id
-            where f.a <> f.b
-            group by 1, 2 order by 1, 2
-            """, connection);
-        var pairs = new List<(string, string, long, long, long, long)>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            pairs.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)));
-        }
-
-        return pairs;
     }
 
     /// <summary>

@@ -1,13 +1,8 @@
 using Analytics.Comparisons;
 using Analytics.Contracts;
-using Analytics.Conversations;
-using Analytics.Ingesting;
 using Analytics.Satisfaction;
 using Marten;
 using Marten.Events;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Analytics.IntegrationTests;
 
@@ -15,30 +10,8 @@ namespace Analytics.IntegrationTests;
 /// The satisfaction projection on a hand-made conversation, run by the real async daemon over the real
 /// store; the expected counts are worked out by hand below.
 /// </summary>
-public sealed class SatisfactionProjectionTests : IAsyncLifetime
+public sealed class SatisfactionProjectionTests() : EventStoreTest(receivedAfterT0: TimeSpan.FromHours(1))
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 20, 10, 5, 0, TimeSpan.Zero);
-    private static readonly ModelRef Atlas = new("atlas", "2026-11");
-    private TestPlatform _platform = null!;
-    private NpgsqlDataSource _dataSource = null!;
-    private DocumentStore _store = null!;
-
-    public async Task InitializeAsync()
-    {
-        _platform = await TestPlatform.CreateAsync();
-        _dataSource = NpgsqlDataSource.Create(_platform.ConnectionString);
-        _store = DocumentStore.For(options => EventStoreRegistration.ConfigureEventStore(options, _dataSource));
-        await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _store.ReleaseProjectionWakeup();
-        _store.Dispose();
-        await _dataSource.DisposeAsync();
-        await _platform.DisposeAsync();
-    }
-
     [Fact]
     public async Task Flips_withdrawals_early_ratings_stale_ratings_and_multi_capability_responses_count_as_worked_out_by_hand()
     {
@@ -47,17 +20,17 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         object[] events =
         [
             new ConversationStarted(Guid.NewGuid(), T0, 1, conversation, "it", "u1", "web", "en-US", new Personalization(true)),
-            Response(conversation, t1, 0, ["code_execution", "browsing"], minutes: 1),
-            Rated(conversation, t1, Rating.Up, ["code_execution", "browsing"], minutes: 2),
-            Rated(conversation, t1, Rating.Down, ["code_execution", "browsing"], minutes: 3, FeedbackReason.CodeError), // flip: up → down
-            Response(conversation, t2, 1, ["chat"], minutes: 4),
-            Rated(conversation, t2, Rating.Up, ["chat"], minutes: 5),
-            Rated(conversation, t2, Rating.None, ["chat"], minutes: 6), // withdrawn
-            Rated(conversation, t3, Rating.Up, ["chat"], minutes: 8), // arrives before its response
-            Response(conversation, t3, 2, ["chat"], minutes: 7),
-            Response(conversation, t4, 3, ["chat"], minutes: 9, regeneratedFrom: t2),
-            Rated(conversation, t4, Rating.Up, ["chat"], minutes: 11),
-            Rated(conversation, t4, Rating.Down, ["chat"], minutes: 10, FeedbackReason.TooVerbose), // older than the up: ignored
+            Response(conversation, t1, 0, Atlas, ["code_execution", "browsing"], minutes: 1),
+            Rated(conversation, t1, Rating.Up, Atlas, ["code_execution", "browsing"], minutes: 2),
+            Rated(conversation, t1, Rating.Down, Atlas, ["code_execution", "browsing"], minutes: 3, FeedbackReason.CodeError), // flip: up → down
+            Response(conversation, t2, 1, Atlas, ["chat"], minutes: 4),
+            Rated(conversation, t2, Rating.Up, Atlas, ["chat"], minutes: 5),
+            Rated(conversation, t2, Rating.None, Atlas, ["chat"], minutes: 6), // withdrawn
+            Rated(conversation, t3, Rating.Up, Atlas, ["chat"], minutes: 8), // arrives before its response
+            Response(conversation, t3, 2, Atlas, ["chat"], minutes: 7),
+            Response(conversation, t4, 3, Atlas, ["chat"], minutes: 9, regeneratedFrom: t2),
+            Rated(conversation, t4, Rating.Up, Atlas, ["chat"], minutes: 11),
+            Rated(conversation, t4, Rating.Down, Atlas, ["chat"], minutes: 10, FeedbackReason.TooVerbose), // older than the up: ignored
         ];
         await AppendAsync(events);
 
@@ -108,7 +81,7 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
 
         // So does the set-based rebuild (rebuild-views).
         await daemon.StopAllAsync();
-        await SetBasedRebuildAsync();
+        await SetBasedRebuildUpToTheLastEventAsync();
         Assert.Equal(live, await TableRowsAsync());
     }
 
@@ -120,21 +93,21 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         var previous = new ModelRef("atlas", "2026-10");
         object[] events =
         [
-            Response(c2, t3, 0, ["chat"], minutes: 1), // before its conversation's start: unknown slice
+            Response(c2, t3, 0, Atlas, ["chat"], minutes: 1), // before its conversation's start: unknown slice
             new ConversationStarted(Guid.NewGuid(), T0, 1, c2, "it", "u2", "ios", "de-DE", new Personalization(false)),
-            Response(c2, t4, 1, ["chat"], minutes: 2), // after it: ios, no custom instructions
+            Response(c2, t4, 1, Atlas, ["chat"], minutes: 2), // after it: ios, no custom instructions
             new ConversationStarted(Guid.NewGuid(), T0, 1, c1, "it", "u1", "web", "en-US", new Personalization(true),
                 new ExperimentAssignment("exp-1", "treatment")),
-            Rated(c1, t2, Rating.Down, ["chat"], minutes: 30, FeedbackReason.TooVerbose), // before its response, another hour
-            Response(c1, t1, 0, ["code_execution", "browsing"], minutes: 3),
-            Response(c1, t1, 0, ["chat"], minutes: 4), // a second copy of the turn: the first one wins
-            Rated(c1, t1, Rating.Up, ["code_execution", "browsing"], minutes: 5),
-            Rated(c1, t1, Rating.Down, ["code_execution", "browsing"], minutes: 6, FeedbackReason.CodeError),
-            Rated(c1, t1, Rating.None, ["code_execution", "browsing"], minutes: 7),
-            Rated(c1, t1, Rating.Up, ["code_execution", "browsing"], minutes: 7), // same time as the withdrawal: the later event wins
-            Response(c1, t2, 1, ["chat"], minutes: 25 * 60, regeneratedFrom: t1), // the next day
-            Rated(c1, t2, Rating.Up, ["chat"], minutes: 29), // older than the down: ignored
-            Rated(c2, t3, Rating.Up, ["chat"], minutes: 8),
+            Rated(c1, t2, Rating.Down, Atlas, ["chat"], minutes: 30, FeedbackReason.TooVerbose), // before its response, another hour
+            Response(c1, t1, 0, Atlas, ["code_execution", "browsing"], minutes: 3),
+            Response(c1, t1, 0, Atlas, ["chat"], minutes: 4), // a second copy of the turn: the first one wins
+            Rated(c1, t1, Rating.Up, Atlas, ["code_execution", "browsing"], minutes: 5),
+            Rated(c1, t1, Rating.Down, Atlas, ["code_execution", "browsing"], minutes: 6, FeedbackReason.CodeError),
+            Rated(c1, t1, Rating.None, Atlas, ["code_execution", "browsing"], minutes: 7),
+            Rated(c1, t1, Rating.Up, Atlas, ["code_execution", "browsing"], minutes: 7), // same time as the withdrawal: the later event wins
+            Response(c1, t2, 1, Atlas, ["chat"], minutes: 25 * 60, regeneratedFrom: t1), // the next day
+            Rated(c1, t2, Rating.Up, Atlas, ["chat"], minutes: 29), // older than the down: ignored
+            Rated(c2, t3, Rating.Up, Atlas, ["chat"], minutes: 8),
             // Sub-microsecond times are compared at PostgreSQL's precision, cut (as Npgsql writes them), not rounded:
             // 1.6 µs and 1.4 µs are the same microsecond, so the later event wins (rounded, the up would be later).
             RatedAt(c2, t4, Rating.Up, T0.AddMinutes(9).AddTicks(16)),
@@ -156,7 +129,7 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         await daemon.RebuildProjectionAsync<SatisfactionProjection>(CancellationToken.None); // all of them in one page
         Assert.Equal(oneAtATime, await TableRowsAsync());
         await daemon.StopAllAsync();
-        await SetBasedRebuildAsync(); // all of them in one chunk, folded in SQL
+        await SetBasedRebuildUpToTheLastEventAsync(); // all of them in one chunk, folded in SQL
         Assert.Equal(oneAtATime, await TableRowsAsync());
 
         var queries = new SatisfactionQueries(_dataSource);
@@ -224,12 +197,10 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.Empty(await comparisons.PairsAsync(null, T0.AddHours(1), T0.AddDays(2), default)); // made at T0 + 40 min
     }
 
-    private Task<List<string>> TableRowsAsync() => SatisfactionTables.RowsAsync(_dataSource);
-
-    /// <summary>The worker's rebuild-views: the same projection, set-based over mt_events.</summary>
-    private async Task SetBasedRebuildAsync()
+    /// <summary>The set-based rebuild (<see cref="EventStoreTest.SetBasedRebuildAsync"/>), which records its progression at the last stored event.</summary>
+    private async Task SetBasedRebuildUpToTheLastEventAsync()
     {
-        var result = await new SatisfactionRebuild(_store, _dataSource, NullLogger<SatisfactionRebuild>.Instance).RunAsync(null, CancellationToken.None);
+        var result = await SetBasedRebuildAsync();
         await using var progression = _dataSource.CreateCommand(
             $"select last_seq_id from analytics.mt_event_progression where name = '{SatisfactionRebuild.ProgressionName}'");
         Assert.Equal(result.Ceiling, (long)(await progression.ExecuteScalarAsync())!);
@@ -237,25 +208,10 @@ public sealed class SatisfactionProjectionTests : IAsyncLifetime
         Assert.Equal((long)(await stored.ExecuteScalarAsync())!, result.Ceiling);
     }
 
-    private async Task AppendAsync(IEnumerable<object> contracts)
-    {
-        var appender = new FeedbackAppender(_store, _dataSource, Options.Create(new IngestionOptions()), NullLogger<FeedbackAppender>.Instance);
-        var received = T0.AddHours(1);
-        await appender.AppendAsync(contracts.Select(c => new AcceptedEvent(TestConversations.EventId(c),
-            TestConversations.ConversationId(c), RecordedEvent.From(c, received))).ToList(), CancellationToken.None);
-    }
-
-    private static ResponseGenerated Response(Guid conversation, Guid turn, int index, string[] capabilities, int minutes, Guid? regeneratedFrom = null) =>
-        new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, index, Atlas, capabilities,
-            new Modality(["text"], ["text"]), 1000, 10, 20, new Moderation(false, []), regeneratedFrom);
-
     private static ResponsesCompared Compared(Guid conversation, Guid comparison, Guid a, Guid b, ModelRef bModel, Preference preferred, int minutes) =>
         new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", comparison, [new ComparisonCandidate(a, Atlas), new ComparisonCandidate(b, bModel)],
             preferred, ["chat"], [FeedbackReason.TooVerbose]);
 
     private static ResponseRated RatedAt(Guid conversation, Guid turn, Rating rating, DateTimeOffset at) =>
         new(Guid.NewGuid(), at, 1, conversation, "it", turn, rating, [], Atlas, ["chat"]);
-
-    private static ResponseRated Rated(Guid conversation, Guid turn, Rating rating, string[] capabilities, int minutes, params FeedbackReason[] reasons) =>
-        new(Guid.NewGuid(), T0.AddMinutes(minutes), 1, conversation, "it", turn, rating, reasons, Atlas, capabilities);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Analytics.Contracts;
 
 namespace Analytics.IntegrationTests;
@@ -29,6 +30,9 @@ public static class TestConversations
 
         return events;
     }
+
+    /// <summary>An event as a producer publishes it (<see cref="FeedbackJson"/>), as a JSON object to edit or compare.</summary>
+    public static JsonObject AsJson(object contract) => JsonNode.Parse(FeedbackJson.ToElement(contract).GetRawText())!.AsObject();
 
     public static Guid EventId(object contract) => (Guid)contract.GetType().GetProperty("EventId")!.GetValue(contract)!;
 

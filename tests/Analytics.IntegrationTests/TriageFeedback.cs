@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Analytics.Contracts;
 using Npgsql;
 
@@ -44,14 +43,7 @@ public static class TriageFeedback
         return events;
     }
 
-    public static async Task PublishAsync(TestPlatform platform, IEnumerable<object> events)
-    {
-        await using var channel = await platform.OpenChannelAsync();
-        foreach (var chunk in events.Chunk(100))
-        {
-            await platform.PublishRawAsync(channel, JsonSerializer.Serialize(FeedbackEventBatch.From(chunk)));
-        }
-    }
+    public static Task PublishAsync(TestPlatform platform, IEnumerable<object> events) => platform.PublishInBatchesAsync(events, 100);
 
     /// <summary>Thumbs-down items clustered so far (0 before the clusterer created its tables).</summary>
     public static async Task<long> ClusteredCountAsync(TestPlatform platform, string? modelId = null)

@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Analytics.Contracts;
 using Analytics.Ingesting;
 using RabbitMQ.Client;
+using static Analytics.IntegrationTests.MessageHeaders;
 
 namespace Analytics.IntegrationTests;
 
@@ -15,14 +15,9 @@ namespace Analytics.IntegrationTests;
 /// hook <c>Faults:ThrowWhileReadingEventId</c> makes the reader throw on one chosen event. The same worker runs with
 /// <c>Triage:Enabled=false</c>: it projects the ratings and clusters none of them.
 /// </summary>
-public sealed class UnreadableRefusalTests : IAsyncLifetime
+public sealed class UnreadableRefusalTests : WorkerPlatformTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private TestPlatform _platform = null!;
-
-    public async Task InitializeAsync() => _platform = await TestPlatform.CreateAsync();
-
-    public async Task DisposeAsync() => await _platform.DisposeAsync();
 
     [Fact]
     public async Task An_event_that_throws_while_read_is_refused_alone_as_unreadable_with_its_headers()
@@ -37,13 +32,8 @@ public sealed class UnreadableRefusalTests : IAsyncLifetime
         });
 
         var body = JsonSerializer.Serialize(FeedbackEventBatch.From(events));
-        var messageId = Guid.NewGuid().ToString();
         var sent = DateTimeOffset.UtcNow;
-        await using (var channel = await _platform.OpenChannelAsync())
-        {
-            var properties = new BasicProperties { Persistent = true, ContentType = "application/json", MessageId = messageId };
-            await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
-        }
+        var messageId = await _platform.PublishRawAsync(body);
 
         var expected = events.Select(TestConversations.EventId).Where(id => id != rating.EventId).Order().ToList();
         await TestEnvironment.WaitUntilAsync(
@@ -69,7 +59,7 @@ public sealed class UnreadableRefusalTests : IAsyncLifetime
         Assert.InRange(refusedAt, sent.AddSeconds(-1), received.AddSeconds(1));
         Assert.Equal(DeliveryModes.Persistent, refused.BasicProperties.DeliveryMode);
         // The refused queue keeps the event as it was published.
-        var original = JsonNode.Parse(FeedbackJson.ToElement(rating).GetRawText());
+        var original = TestConversations.AsJson(rating);
         Assert.True(JsonNode.DeepEquals(original, JsonNode.Parse(refused.Body.Span)!.AsArray().Single()), "the refused event differs from the published one");
 
         Assert.Equal(1, await worker.MetricAsync("analytics_ingest_events_refused_total", $"reason=\"{Refusal.Codes.Unreadable}\""));
@@ -83,9 +73,4 @@ public sealed class UnreadableRefusalTests : IAsyncLifetime
             $"select count(*) from analytics.mt_event_progression where name like '{Analytics.Triage.ThumbsDownClusterer.SubscriptionName}%'"));
         Assert.DoesNotContain(Analytics.Triage.ThumbsDownClusterer.SubscriptionName, worker.Output);
     }
-
-    private static string? Header(BasicGetResult message, string name) =>
-        message.BasicProperties.Headers?.TryGetValue(name, out var value) == true
-            ? value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : value?.ToString()
-            : null;
 }

@@ -108,11 +108,32 @@ public sealed class TestPlatform : IAsyncDisposable
     /// <summary>A channel as the administrator: to inspect and drain queues, or to subscribe like another service.</summary>
     public Task<IChannel> OpenAdminChannelAsync() => _adminChannels.OpenAsync();
 
-    /// <summary>Publishes plain JSON (no MassTransit envelope) to the ingestion exchange, with confirms.</summary>
-    public async Task PublishRawAsync(IChannel channel, string body, string? contentType = "application/json")
+    /// <summary>Publishes plain JSON (no MassTransit envelope) to the ingestion exchange, with confirms; returns the message's id.</summary>
+    public async Task<string> PublishRawAsync(IChannel channel, string body, string? contentType = "application/json")
     {
         var properties = new BasicProperties { Persistent = true, ContentType = contentType, MessageId = Guid.NewGuid().ToString() };
         await channel.BasicPublishAsync(IngestionTopology.Exchange, string.Empty, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
+        return properties.MessageId;
+    }
+
+    /// <summary>As <see cref="PublishRawAsync(IChannel, string, string?)"/>, one message as application/json on a channel of its own.</summary>
+    public async Task<string> PublishRawAsync(string body)
+    {
+        await using var channel = await OpenChannelAsync();
+        return await PublishRawAsync(channel, body);
+    }
+
+    /// <summary>
+    /// Publishes events as plain JSON batches (<see cref="Analytics.Contracts.FeedbackEventBatch"/>) of
+    /// <paramref name="eventsPerMessage"/> events each, in order, on one publisher channel, with confirms.
+    /// </summary>
+    public async Task PublishInBatchesAsync(IEnumerable<object> events, int eventsPerMessage)
+    {
+        await using var channel = await OpenChannelAsync();
+        foreach (var batch in events.Chunk(eventsPerMessage))
+        {
+            await PublishRawAsync(channel, System.Text.Json.JsonSerializer.Serialize(Analytics.Contracts.FeedbackEventBatch.From(batch)));
+        }
     }
 
     /// <summary>Consumers of a queue. Throws when the queue does not exist: a wrong name or a worker that never declared it is a failure, not 0.</summary>
