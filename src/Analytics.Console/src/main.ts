@@ -48,31 +48,37 @@ function navigate(url: string): void {
 async function draw(): Promise<void> {
   leave();
   if (!apiKey.get()) return signIn();
-  if (!me) {
-    try {
-      me = await api.me();
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return signIn('The stored API key was not accepted.');
-      replace(app, h('main', { id: 'main' }, h('p', { role: 'alert', class: 'state error' }, `The API does not answer: ${(error as Error).message}`)));
-      return;
-    }
-  }
+  // Whose key this is (for the header and the role-aware actions) is asked beside the page's own requests, not before
+  // them: the page starts at once, and only its actions wait on ctx.me.
+  const who = me ? Promise.resolve(me) : api.me();
   const { page, section } = route(location.pathname);
   const main = h('main', { id: 'main', tabindex: '-1' });
-  replace(app, shell(section, me), main);
-  const ctx: Context = { me, navigate, onLeave: c => cleanups.push(c) };
+  const role = h('span', { id: 'role' }, 'Signed in');
+  replace(app, shell(section, role), main);
+  const ctx: Context = { me: who, navigate, onLeave: c => cleanups.push(c) };
   document.title = `${nav.find(([p]) => p === section)?.[1] ?? 'Console'} · Analytics console`;
-  await page(main, new URLSearchParams(location.search), ctx);
+  const drawn = Promise.resolve(page(main, new URLSearchParams(location.search), ctx));
+  try {
+    me = await who;
+  } catch (error) {
+    drawn.catch(() => undefined); // its requests fail the same way; the page is replaced below
+    if (error instanceof ApiError && error.status === 401) return signIn('The stored API key was not accepted.');
+    replace(app, h('main', { id: 'main' }, h('p', { role: 'alert', class: 'state error' }, `The API does not answer: ${(error as Error).message}`)));
+    return;
+  }
+  role.title = me.name;
+  role.textContent = `Signed in: ${me.role}`;
+  await drawn;
   document.body.dataset['ready'] = location.pathname + location.search;
 }
 
-function shell(section: string, who: Me): HTMLElement {
+function shell(section: string, role: HTMLElement): HTMLElement {
   return h('header', { class: 'top' },
     h('a', { class: 'brand', href: '/overview' }, 'Analytics'),
     h('nav', { 'aria-label': 'Pages' }, h('ul', null, nav.map(([path, label]) =>
       h('li', null, h('a', { href: path, 'aria-current': path === section ? 'page' : null }, label))))),
     h('div', { class: 'who' },
-      h('span', { id: 'role', title: who.name }, `Signed in: ${who.role}`),
+      role,
       h('button', { type: 'button', id: 'sign-out', onclick: () => { apiKey.clear(); me = null; void draw(); } }, 'Sign out')));
 }
 

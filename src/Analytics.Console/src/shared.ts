@@ -3,7 +3,8 @@ import { h, link, time, type Child } from './dom';
 import type { Envelope, Me } from './api';
 
 export interface Context {
-  me: Me;
+  /** Whose key this is: asked beside the page's requests, so a page waits on it only where its role matters. */
+  me: Promise<Me>;
   /** Goes to a console URL (history entry, page drawn again). */
   navigate(url: string): void;
   /** Registers a clean-up for when the page is left (timers). */

@@ -81,7 +81,7 @@ async function alertView({ alert, history }: AlertDetail, el: HTMLElement, ctx: 
       h('td', { class: 'num' }, num(evidence!.threshold, 2)), h('td', { class: 'num' }, evidence!.pValue.toExponential(2)),
       h('td', { class: 'num' }, num(evidence!.dispersion, 2))))));
   const hourly = h('div');
-  const ack = ctx.me.canTriage && alert.state === 'active' && !alert.acknowledgedAt ? acknowledgeForm(alert, el, ctx) : null;
+  const ack = (await ctx.me).canTriage && alert.state === 'active' && !alert.acknowledgedAt ? acknowledgeForm(alert, el, ctx) : null;
   const view = h('article', { 'data-alert': alert.alertId },
     h('h2', null, `${alert.modelId}@${alert.modelVersion} · ${alert.capability}`),
     h('dl', { class: 'facts' },

@@ -59,7 +59,7 @@ async function sparklines(table: HTMLElement, clusters: Cluster[]): Promise<void
 
 async function showCluster(el: HTMLElement, id: string, ctx: Context): Promise<void> {
   await section(el, 'the cluster', async () => {
-    const [detail, history] = await Promise.all([api.cluster(id), api.clusterHistory(id)]);
+    const [detail, history, me] = await Promise.all([api.cluster(id), api.clusterHistory(id), ctx.me]);
     const c = detail.cluster;
     const facts = h('dl', { class: 'facts' },
       h('dt', null, 'State'), h('dd', { id: 'detail-state' }, c.state),
@@ -74,7 +74,7 @@ async function showCluster(el: HTMLElement, id: string, ctx: Context): Promise<v
       h('p', { class: 'sub' }, `${c.modelId} · ${c.capability} · ${c.reason}`),
       facts,
       h('figure', { class: 'daily' }, h('figcaption', null, 'Items per day'), sparkline(detail.daily.map(d => d.items), `items per day: ${detail.daily.map(d => `${d.day} ${d.items}`).join(', ')}`)),
-      ctx.me.canTriage ? actions(c, el, ctx) : null,
+      me.canTriage ? actions(c, el, ctx) : null,
       h('h3', null, 'Samples (most central first, as stored after redaction)'),
       h('ul', { id: 'samples', class: 'samples' }, detail.samples.map(s => h('li', null,
         h('a', { href: `/conversations/${s.conversationId}` }, `${s.modelVersion} · `, time(s.occurredAt)),
