@@ -498,36 +498,34 @@ public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : I
         }
     }
 
-    /// <summary>Every item the conversation list gives for a query, page by page (200 a page), each once.</summary>
+    /// <summary>How many items the conversation list gives for a query, read page by page (200 a page), each once.</summary>
     private async Task<long> CountListedAsync(string query)
+    {
+        var items = await ListedItemsAsync(query, limit: 200);
+        Assert.Equal(items.Count, items.Distinct().Count());
+        return items.Count;
+    }
+
+    /// <summary>The item ids the conversation list gives for a query, following its cursor from page to page.</summary>
+    private async Task<List<string>> ListedItemsAsync(string query, int limit)
     {
         var items = new List<string>();
         string? cursor = null;
         do
         {
-            var page = await GetAsync($"/api/conversations?{query}&limit=200" + (cursor is null ? string.Empty : $"&cursor={cursor}"));
+            var page = await GetAsync($"/api/conversations?{query}&limit={limit}" + (cursor is null ? string.Empty : $"&cursor={cursor}"));
             items.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()!));
             cursor = page.GetProperty("next").ValueKind == JsonValueKind.String ? page.GetProperty("next").GetString() : null;
         }
         while (cursor is not null);
 
-        Assert.Equal(items.Count, items.Distinct().Count());
-        return items.Count;
+        return items;
     }
 
     [Fact]
     public async Task The_conversation_list_pages_through_a_cells_responses_without_overlap_and_refuses_a_bad_cursor()
     {
-        var all = new List<string>();
-        string? cursor = null;
-        do
-        {
-            var page = await GetAsync($"/api/conversations?model=atlas&version=2026-11&capability=browsing&rating=down&limit=25&{Window}" + (cursor is null ? string.Empty : $"&cursor={cursor}"));
-            all.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()!));
-            cursor = page.GetProperty("next").ValueKind == JsonValueKind.String ? page.GetProperty("next").GetString() : null;
-        }
-        while (cursor is not null);
-
+        var all = await ListedItemsAsync($"model=atlas&version=2026-11&capability=browsing&rating=down&{Window}", limit: 25);
         var matrix = await ItemsAsync($"/api/satisfaction/matrix?model=atlas&{Window}");
         var cell = matrix.EnumerateArray().Single(c => c.GetProperty("version").GetString() == "2026-11" && c.GetProperty("capability").GetString() == "browsing");
         Assert.Equal(cell.GetProperty("down").GetInt64(), all.Count);
