@@ -487,10 +487,19 @@ public sealed partial class ConsolePageTests(ConsolePlatformFixture fixture) : I
             }
         }
 
+        // Each thumbs-down reason of a version's cell: as many listed as the reasons answer counts.
+        var reasons = (await ItemsAsync($"/api/satisfaction/reasons?model=atlas&version=2026-11&capability=browsing&{Window}")).EnumerateArray().ToList();
+        Assert.NotEmpty(reasons);
+        foreach (var reason in reasons)
+        {
+            Assert.Equal(reason.GetProperty("count").GetInt64(), await CountListedAsync(
+                $"model=atlas&version=2026-11&capability=browsing&reason={reason.GetProperty("reason").GetString()}&{Window}"));
+        }
+
         // Where the counters count no response (a capability the model never had, a surface nobody used, a window
-        // before the traffic), the page is empty and has no next.
+        // before the traffic) or no thumbs-down with the reason, the page is empty and has no next.
         foreach (var query in new[] { $"model=atlas&capability=no_such_capability&{Window}", $"surface=no-such-surface&{Window}",
-                     "from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z" })
+                     "from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z", $"model=atlas&reason=no_such_reason&{Window}" })
         {
             var page = await GetAsync($"/api/conversations?{query}");
             Assert.Empty(page.GetProperty("items").EnumerateArray());

@@ -131,7 +131,7 @@ public static class ConversationListEndpoint
         // The cell's responses, by the hour they are counted under (as the matrix and over-time counters are), between the
         // first and last hour in which the cell's counters have responses: none, and the page is empty without a walk.
         var slices = new SliceFilter(Given(surface), customInstructions, Given(experimentArm));
-        if (await CountedHoursAsync(dataSource, start, end, model, version, capability, slices, ct) is not { } hours)
+        if (await CountedHoursAsync(dataSource, start, end, model, version, capability, reason, slices, ct) is not { } hours)
         {
             return TypedResults.Ok(new ConversationPage([], null));
         }
@@ -169,21 +169,24 @@ public static class ConversationListEndpoint
 
     /// <summary>
     /// The first and last hour of [from, to) in which the cell (model, version, capability — "*" when none — and slices)
-    /// counts responses, from the hourly counters (sliced or not), or null when it counts none. A response's hour is its
-    /// time cut to the UTC hour, so the cell's responses all lie in [first, last + 1 h). Only the filters given are in the
-    /// statement, so each combination has its own plan.
+    /// counts responses, from the hourly counters (sliced or not), or null when it counts none. With a reason and no
+    /// slice, the hours in which the cell counts thumbs-down with that reason (<c>sat_cell_reasons</c>, where a down counts
+    /// in its response's hour). A response's hour is its time cut to the UTC hour, so the rows listed all lie in
+    /// [first, last + 1 h). Only the filters given are in the statement, so each combination has its own plan.
     /// </summary>
     private static async Task<(DateTimeOffset First, DateTimeOffset Last)?> CountedHoursAsync(NpgsqlDataSource dataSource,
-        DateTimeOffset from, DateTimeOffset to, string? model, string? version, string? capability, SliceFilter slices, CancellationToken ct)
+        DateTimeOffset from, DateTimeOffset to, string? model, string? version, string? capability, string? reason, SliceFilter slices,
+        CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand();
-        var where = new StringBuilder("hour >= $1 and hour < $2 and capability = $3 and responses > 0");
+        var byReason = Given(reason) is not null && !slices.Any;
+        var where = new StringBuilder($"hour >= $1 and hour < $2 and capability = $3 and {(byReason ? "down" : "responses")} > 0");
         command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
         command.Parameters.Add(new NpgsqlParameter { Value = to.ToUniversalTime() });
         command.Parameters.Add(Text(Given(capability) ?? SatisfactionQueries.AllCapabilities));
         foreach (var (column, value) in new[]
         {
-            ("model_id", model), ("model_version", version), ("surface", slices.Surface),
+            ("model_id", model), ("model_version", version), ("reason", byReason ? reason : null), ("surface", slices.Surface),
             ("custom_instructions", slices.CustomInstructions is { } on ? (on ? "true" : "false") : null), ("experiment_arm", slices.ExperimentArm),
         })
         {
@@ -194,7 +197,7 @@ public static class ConversationListEndpoint
             }
         }
 
-        command.CommandText = $"select min(hour), max(hour) from {SatisfactionQueries.CountersFor(slices)} where {where}";
+        command.CommandText = $"select min(hour), max(hour) from {(byReason ? SatisfactionProjection.CellReasons : SatisfactionQueries.CountersFor(slices))} where {where}";
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return reader.IsDBNull(0) ? null : (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1));
